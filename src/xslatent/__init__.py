@@ -1,3 +1,24 @@
-"""xslatent: which structural degrees of freedom does an X-ray spectrum encode?"""
+"""xslatent: which structural degrees of freedom does an X-ray spectrum encode?
+
+Public estimators: :class:`MLPEmulator`, :class:`ECA`, :class:`EDNN`, :class:`NNCA`;
+the score :func:`r2_score`; the data container :class:`Dataset`.
+"""
 
 __version__ = "0.1.0"
+
+from .data import Dataset, FeatureScaler, GlobalSpectrumScaler
+from .decomposition import ECA, EDNN, NNCA
+from .emulator import MLPEmulator
+from .metrics import r2_score
+
+__all__ = [
+    "Dataset",
+    "FeatureScaler",
+    "GlobalSpectrumScaler",
+    "MLPEmulator",
+    "ECA",
+    "EDNN",
+    "NNCA",
+    "r2_score",
+    "__version__",
+]

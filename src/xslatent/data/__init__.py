@@ -1,0 +1,11 @@
+"""Data model, HDF5 storage and standardizers.
+
+:class:`Dataset` pairs structural features with spectra (plus names, energy grid, groups,
+per-sample metadata and provenance) and reads/writes one HDF5 file;
+:class:`FeatureScaler` and :class:`GlobalSpectrumScaler` standardize features and spectra.
+"""
+
+from ._dataset import Dataset
+from ._scalers import FeatureScaler, GlobalSpectrumScaler, scaler_from_dict
+
+__all__ = ["Dataset", "FeatureScaler", "GlobalSpectrumScaler", "scaler_from_dict"]

@@ -1,0 +1,200 @@
+"""Shared machinery of the torch-backed estimators (emulator, EDNN, NNCA)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from ._validation import (
+    BOOLEAN,
+    DEVICE,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    check_array,
+    check_is_fitted,
+    check_n_features,
+    check_random_state_int,
+    check_X_y,
+    resolve_device,
+    validate_params,
+)
+from .metrics import r2_score
+from .nn._train import DTYPES, TrainConfig, train_module
+from .nn._modules import init_linear_layers
+
+__all__ = ["TorchNetworkEstimator", "CoveredVarianceScoreMixin", "TRAINING_CONSTRAINTS", "PREDICT_CHUNK"]
+
+
+class CoveredVarianceScoreMixin:
+    """``score`` = generalized covered variance, not scikit-learn's per-channel average.
+
+    Placed first among the bases so it wins over :class:`sklearn.base.RegressorMixin`.
+    """
+
+    def score(self, X, Y, sample_weight=None) -> float:
+        """Generalized covered variance :func:`xslatent.metrics.r2_score` of ``predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        Y : array-like of shape (n_samples, n_outputs)
+        sample_weight : None
+            Not supported; present for scikit-learn compatibility.
+        """
+        if sample_weight is not None:
+            from .exceptions import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"The 'sample_weight' argument of {type(self).__name__}.score must be None. "
+                f"Got an array instead."
+            )
+        return r2_score(Y, self.predict(X))
+
+#: rows per forward pass in ``predict`` (bounds memory on large inputs)
+PREDICT_CHUNK = 65536
+
+TRAINING_CONSTRAINTS = {
+    "alpha": [Interval(float, 0, None, closed="left")],
+    "learning_rate_init": [Interval(float, 0, None, closed="neither")],
+    "batch_size": [Interval(int, 1, None), Options(("auto",))],
+    "max_iter": [Interval(int, 1, None)],
+    "early_stopping": [BOOLEAN],
+    "validation_fraction": [Interval(float, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(int, 1, None)],
+    "tol": [Interval(float, 0, None, closed="left")],
+    "random_state": [RANDOM_STATE],
+    "device": [DEVICE],
+    "dtype": [Options(("float32", "float64"))],
+    "verbose": [BOOLEAN],
+}
+
+
+class TorchNetworkEstimator(BaseEstimator):
+    """Base class: validates parameters, builds, trains and evaluates ``module_``.
+
+    Subclasses define ``_parameter_constraints``, ``_build_module(n_features, n_outputs)``
+    and may override ``_after_training``.
+    """
+
+    _parameter_constraints: dict = TRAINING_CONSTRAINTS
+    #: fitted numpy attributes that model files store beside the network weights
+    _fitted_array_attrs: tuple = ()
+
+    # -- helpers -------------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        validate_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
+
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(
+            alpha=float(self.alpha),
+            learning_rate_init=float(self.learning_rate_init),
+            batch_size=self.batch_size,
+            max_iter=int(self.max_iter),
+            early_stopping=bool(self.early_stopping),
+            validation_fraction=float(self.validation_fraction),
+            n_iter_no_change=int(self.n_iter_no_change),
+            tol=float(self.tol),
+        )
+
+    @property
+    def _torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    def _fit_network(self, X, Y):
+        self._validate_params()
+        owner = type(self).__name__
+        X, Y = check_X_y(X, Y, owner=owner)
+        if self.early_stopping and X.shape[0] < 3:
+            raise ValueError(f"{owner} with early_stopping=True needs at least 3 samples.")
+        self._check_shapes(X, Y)
+        device = resolve_device(self.device, owner)
+        seed = check_random_state_int(self.random_state)
+        generator = torch.Generator().manual_seed(seed)
+        module = self._build_module(X.shape[1], Y.shape[1])
+        init_linear_layers(module, generator)
+        module = module.to(device=device, dtype=self._torch_dtype)
+        result = train_module(
+            module,
+            X,
+            Y,
+            self._train_config(),
+            seed=seed,
+            device=device,
+            dtype=self._torch_dtype,
+            progress=bool(self.verbose),
+            desc=owner,
+        )
+        self.module_ = module
+        self.n_features_in_ = X.shape[1]
+        self.n_outputs_ = Y.shape[1]
+        self.seed_ = seed
+        self.loss_curve_ = list(result.loss_curve)
+        self.validation_scores_ = list(result.validation_scores) if self.early_stopping else None
+        self.n_iter_ = result.n_iter
+        self.best_epoch_ = result.best_epoch
+        self._after_training(X, Y)
+        return self
+
+    def _check_shapes(self, X, Y) -> None:  # noqa: D401 - hook
+        """Hook for estimator-specific shape rules."""
+
+    def _after_training(self, X, Y) -> None:  # noqa: D401 - hook
+        """Hook run after training (e.g. freezing parametrizations, sign conventions)."""
+
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        X = check_array(X, "X", owner=type(self).__name__)
+        check_n_features(self, X)
+        return X
+
+    def _device(self) -> torch.device:
+        return next(self.module_.parameters()).device
+
+    def _as_tensor(self, A) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(A), dtype=self._torch_dtype, device=self._device())
+
+    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
+        """Evaluate torch function ``fn`` on ``X`` in chunks, without gradients."""
+        outs = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], PREDICT_CHUNK):
+                outs.append(fn(self._as_tensor(X[start : start + PREDICT_CHUNK])).cpu().double().numpy())
+        return np.concatenate(outs, axis=0) if outs else np.empty((0, 0))
+
+    # -- public API ----------------------------------------------------------------------
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets for structures ``X`` (n_samples, n_outputs)."""
+        X = self._check_X(X)
+        return self._apply(self.module_, X)
+
+    # -- model files ---------------------------------------------------------------------
+    def _state_for_saving(self):
+        """JSON-able fitted scalars and a dict of tensors (network weights, fitted arrays)."""
+        check_is_fitted(self, "module_")
+        scalars = {
+            "n_features_in_": int(self.n_features_in_),
+            "n_outputs_": int(self.n_outputs_),
+            "seed_": int(self.seed_),
+            "n_iter_": int(self.n_iter_),
+            "best_epoch_": int(self.best_epoch_),
+            "loss_curve_": [float(v) for v in self.loss_curve_],
+            "validation_scores_": None
+            if self.validation_scores_ is None
+            else [float(v) for v in self.validation_scores_],
+        }
+        tensors = {f"module_.{k}": v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
+        for name in self._fitted_array_attrs:
+            tensors[name] = torch.as_tensor(np.ascontiguousarray(getattr(self, name)))
+        return scalars, tensors
+
+    def _restore_state(self, scalars: dict, tensors: dict, device="cpu") -> None:
+        for k, v in scalars.items():
+            setattr(self, k, v)
+        module = self._build_module(self.n_features_in_, self.n_outputs_, for_loading=True)
+        state = {k[len("module_.") :]: v for k, v in tensors.items() if k.startswith("module_.")}
+        module.load_state_dict(state)
+        self.module_ = module.to(device=resolve_device(device), dtype=self._torch_dtype).eval()
+        for name in self._fitted_array_attrs:
+            setattr(self, name, tensors[name].numpy().copy())

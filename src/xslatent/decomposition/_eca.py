@@ -1,0 +1,377 @@
+"""Emulator-based component analysis (ECA)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+from .._validation import (
+    DEVICE,
+    ESTIMATOR,
+    NONE,
+    RANDOM_STATE,
+    BOOLEAN,
+    Interval,
+    check_array,
+    check_is_fitted,
+    check_n_features,
+    check_random_state_int,
+    check_X_y,
+    resolve_device,
+    validate_params,
+)
+from ..exceptions import InvalidParameterError
+from ..metrics import r2_score
+from ._latent import ExpansionMixin, LatentInversionMixin
+from ._nnca import sign_convention
+
+__all__ = ["ECA"]
+
+
+def _is_fitted_emulator(est) -> bool:
+    return hasattr(est, "module_")
+
+
+class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator):
+    """Emulator-based component analysis: projection pursuit through a trained emulator.
+
+    Finds orthonormal basis vectors ``v_1, v_2, …`` of the (standardized) structure space one
+    at a time. Vector ``v_k`` maximizes the generalized R2 of
+    ``emulator(sum_{j<=k} t_j v_j)`` with ``t_j = x · v_j``, constrained orthogonal to
+    ``v_1 … v_{k-1}``. The emulator is frozen (evaluated in eval mode, its weights never
+    receive gradients); each rank is optimised from ``n_restarts`` random starts at once on
+    the full-data objective, with a plateau test on that objective; the final basis is
+    re-orthonormalised in rank order and given a deterministic sign.
+
+    Parameters
+    ----------
+    emulator : estimator
+        A fitted or unfitted :class:`xslatent.MLPEmulator` (any estimator exposing a torch
+        ``module_`` and ``torch_forward``). If unfitted, a clone is fitted on the data
+        passed to :meth:`fit`.
+    n_components : int, default=2
+        Number of basis vectors (rank).
+    n_restarts : int, default=8
+        Random starts per rank, optimised together; the best is kept.
+    max_iter : int, default=2000
+        Maximum Adam steps per rank.
+    learning_rate : float, default=0.05
+        Adam step size on the (unnormalised) direction parameters.
+    tol : float, default=1e-6
+        A rank has converged when the best full-data R2 has not improved by more than
+        ``tol`` for ``n_iter_no_change`` steps at the smallest learning rate (the rate is
+        divided by 10 at each plateau, twice).
+    n_iter_no_change : int, default=30
+        Plateau length in steps.
+    random_state : int or None, default=None
+        Seed of the restarts (and of the emulator clone's training, if it is fitted here).
+    device : str or None, default=None
+        Torch device of the optimisation; None uses the emulator's device.
+    verbose : bool, default=False
+        Print R2 per rank.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Orthonormal basis vectors in rank order; each row's largest-magnitude entry > 0.
+    r2_per_rank_ : ndarray of shape (n_components,)
+        Cumulative R2 on the fitting data using the first 1, 2, … components.
+    emulator_ : estimator
+        The fitted emulator used (the one given, or a fitted clone).
+    n_components_ : int
+    n_features_in_, n_outputs_ : int
+    n_iter_ : list of int
+        Optimisation steps taken per rank.
+    latent_min_, latent_max_ : ndarray of shape (n_components,)
+        Range of the scores over the fitting data.
+
+    See Also
+    --------
+    NNCA : learns the basis jointly with a decoder.
+
+    References
+    ----------
+    J. Niskanen et al., Phys. Rev. E 2022 (ECA); A. Vladyka et al., PCCP 25 (2023) 6707.
+    """
+
+    _parameter_constraints = {
+        "emulator": [ESTIMATOR],
+        "n_components": [Interval(int, 1, None)],
+        "n_restarts": [Interval(int, 1, None)],
+        "max_iter": [Interval(int, 1, None)],
+        "learning_rate": [Interval(float, 0, None, closed="neither")],
+        "tol": [Interval(float, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(int, 1, None)],
+        "random_state": [RANDOM_STATE],
+        "device": [NONE, DEVICE],
+        "verbose": [BOOLEAN],
+    }
+
+    def __init__(
+        self,
+        emulator,
+        n_components=2,
+        *,
+        n_restarts=8,
+        max_iter=2000,
+        learning_rate=0.05,
+        tol=1e-6,
+        n_iter_no_change=30,
+        random_state=None,
+        device=None,
+        verbose=False,
+    ):
+        self.emulator = emulator
+        self.n_components = n_components
+        self.n_restarts = n_restarts
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # -- frozen emulator -----------------------------------------------------------------
+    def _frozen(self, device):
+        """A gradient-free, eval-mode evaluation of the emulator network on ``device``."""
+        module = self.emulator_.module_
+        module.eval()
+        params = {k: v.detach().to(device) for k, v in module.named_parameters()}
+        buffers = {k: v.detach().to(device) for k, v in module.named_buffers()}
+        state = {**params, **buffers}
+
+        def f(x):
+            return torch.func.functional_call(module, state, (x,))
+
+        dtype = next(iter(params.values())).dtype
+        return f, dtype
+
+    def fit(self, X, Y):
+        """Find the basis on structures ``X`` and targets ``Y`` (standardized).
+
+        Returns
+        -------
+        self : ECA
+        """
+        validate_params("ECA", self.get_params(deep=False), self._parameter_constraints)
+        X, Y = check_X_y(X, Y, owner="ECA")
+        if self.n_components > X.shape[1]:
+            raise InvalidParameterError(
+                f"The 'n_components' parameter of ECA must be an int in the range "
+                f"[1, n_features={X.shape[1]}]. Got {self.n_components} instead."
+            )
+        if not hasattr(self.emulator, "torch_forward"):
+            raise InvalidParameterError(
+                "The 'emulator' parameter of ECA must expose a torch network ('module_' and "
+                f"'torch_forward', e.g. xslatent.MLPEmulator). Got {type(self.emulator).__name__} instead."
+            )
+        if _is_fitted_emulator(self.emulator):
+            self.emulator_ = self.emulator
+            if self.emulator_.n_features_in_ != X.shape[1]:
+                raise InvalidParameterError(
+                    f"The 'X' argument of ECA must have {self.emulator_.n_features_in_} features, "
+                    f"as the emulator was trained on. Got {X.shape[1]} instead."
+                )
+        else:
+            em = clone(self.emulator)
+            if self.random_state is not None and "random_state" in em.get_params():
+                if em.get_params()["random_state"] is None:
+                    em.set_params(random_state=self.random_state)
+            self.emulator_ = em.fit(X, Y)
+        if self.device is None:
+            device = next(self.emulator_.module_.parameters()).device
+        else:
+            device = resolve_device(self.device, "ECA")
+        f, dtype = self._frozen(device)
+        self._device_ = device
+        self._dtype_ = dtype
+        Xt = torch.as_tensor(X, dtype=dtype, device=device)
+        Yt = torch.as_tensor(Y, dtype=dtype, device=device)
+        ss_tot = torch.sum((Yt - Yt.mean(0)) ** 2)
+        if float(ss_tot) == 0.0:
+            raise InvalidParameterError("The 'Y' argument of ECA must vary across samples. Got constant targets instead.")
+        seed = check_random_state_int(self.random_state)
+        gen = torch.Generator().manual_seed(seed)
+        d = X.shape[1]
+        V = torch.zeros((0, d), dtype=torch.float64, device=device)
+        self.n_iter_ = []
+        for rank in range(int(self.n_components)):
+            v, steps = self._fit_rank(f, Xt, Yt, ss_tot, V, gen, rank)
+            V = torch.cat([V, v[None, :]], dim=0)
+            self.n_iter_.append(steps)
+        # Final re-orthonormalisation in rank order (Gram–Schmidt via QR) and sign convention.
+        Q, R = torch.linalg.qr(V.T)
+        Q = Q * torch.sign(torch.diagonal(R))
+        Vn = Q.T.cpu().numpy()
+        Vn = Vn * sign_convention(Vn)[:, None]
+        self.components_ = Vn
+        self.n_components_ = int(self.n_components)
+        self.n_features_in_ = d
+        self.n_outputs_ = Y.shape[1]
+        self.r2_per_rank_ = np.array(
+            [r2_score(Y, self.predict(X, n_components=j)) for j in range(1, self.n_components_ + 1)]
+        )
+        self._record_latent_range(self.transform(X))
+        if self.verbose:
+            print("ECA cumulative R2 per rank:", np.round(self.r2_per_rank_, 4))
+        return self
+
+    def _fit_rank(self, f, Xt, Yt, ss_tot, V, gen, rank):
+        d = Xt.shape[1]
+        R = int(self.n_restarts)
+        dtype = Xt.dtype
+        Vd = V.to(dtype)
+        base = Xt @ Vd.T @ Vd  # projection on the earlier vectors
+        U = torch.randn((R, d), generator=gen, dtype=torch.float64).to(device=Xt.device, dtype=dtype)
+        U.requires_grad_(True)
+        lr = float(self.learning_rate)
+        opt = torch.optim.Adam([U], lr=lr)
+        P = torch.eye(d, dtype=dtype, device=Xt.device) - Vd.T @ Vd
+
+        def directions(Uc):
+            w = Uc @ P  # remove components along earlier vectors
+            return w / torch.linalg.norm(w, dim=1, keepdim=True).clamp_min(1e-30)
+
+        def r2_all(Uc):
+            v = directions(Uc)  # (R, d)
+            t = Xt @ v.T  # (n, R)
+            Xp = base[None, :, :] + t.T[:, :, None] * v[:, None, :]  # (R, n, d)
+            pred = f(Xp.reshape(-1, d)).reshape(R, Xt.shape[0], -1)
+            ss_res = ((pred - Yt[None]) ** 2).sum(dim=(1, 2))
+            return 1.0 - ss_res / ss_tot
+
+        best_r2 = torch.full((R,), -float("inf"), dtype=dtype, device=Xt.device)
+        best_U = U.detach().clone()
+        best_overall = -float("inf")
+        no_improve = 0
+        n_drops = 0
+        steps = 0
+        for step in range(int(self.max_iter)):
+            r2 = r2_all(U)
+            with torch.no_grad():
+                better = r2 > best_r2
+                best_r2 = torch.where(better, r2, best_r2)
+                best_U = torch.where(better[:, None], U, best_U)
+            top = float(best_r2.max())
+            if top > best_overall + self.tol:
+                no_improve = 0
+            else:
+                no_improve += 1
+            best_overall = max(best_overall, top)
+            steps = step + 1
+            if no_improve >= self.n_iter_no_change:
+                if n_drops < 2:
+                    n_drops += 1
+                    lr /= 10.0
+                    for g in opt.param_groups:
+                        g["lr"] = lr
+                    no_improve = 0
+                else:
+                    break
+            opt.zero_grad(set_to_none=True)
+            (-r2.sum()).backward()
+            opt.step()
+        with torch.no_grad():
+            r2 = r2_all(best_U)
+            i = int(torch.argmax(r2))
+            v = directions(best_U)[i].to(torch.float64)
+            # Exact orthogonality to the earlier vectors in float64.
+            v = v - V.T @ (V @ v)
+            v = v / torch.linalg.norm(v)
+        if self.verbose:
+            print(f"ECA rank {rank + 1}: R2 {float(r2[i]):.5f} after {steps} steps")
+        return v, steps
+
+    # -- transforms ----------------------------------------------------------------------
+    def _check_X(self, X):
+        check_is_fitted(self, "components_")
+        X = check_array(X, "X", owner="ECA")
+        check_n_features(self, X)
+        return X
+
+    def _check_k(self, n_components):
+        if n_components is None:
+            return self.n_components_
+        if not isinstance(n_components, (int, np.integer)) or not 1 <= n_components <= self.n_components_:
+            raise InvalidParameterError(
+                f"The 'n_components' argument of ECA.predict must be an int in the range "
+                f"[1, {self.n_components_}]. Got {n_components!r} instead."
+            )
+        return int(n_components)
+
+    def transform(self, X, n_components=None) -> np.ndarray:
+        """Scores ``t = X V^T`` on the first ``n_components`` vectors."""
+        X = self._check_X(X)
+        k = self._check_k(n_components)
+        return X @ self.components_[:k].T
+
+    def inverse_transform(self, T) -> np.ndarray:
+        """Expansion ``x' = T V`` (uses as many vectors as ``T`` has columns)."""
+        check_is_fitted(self, "components_")
+        T = check_array(T, "T", owner="ECA.inverse_transform")
+        if T.shape[1] > self.n_components_:
+            raise InvalidParameterError(
+                f"The 'T' argument of ECA.inverse_transform must have at most "
+                f"{self.n_components_} columns. Got {T.shape[1]} instead."
+            )
+        return T @ self.components_[: T.shape[1]]
+
+    def predict(self, X, n_components=None) -> np.ndarray:
+        """Emulator prediction on the rank-``n_components`` projection of ``X``."""
+        k = self._check_k(n_components) if hasattr(self, "components_") else None
+        T = self.transform(X, n_components=k)
+        return self.emulator_.predict(self.inverse_transform(T))
+
+    def score(self, X, Y, n_components=None) -> float:
+        """Generalized R2 of :meth:`predict`."""
+        return r2_score(Y, self.predict(X, n_components=n_components))
+
+    # -- latent inversion ----------------------------------------------------------------
+    @property
+    def _torch_dtype(self):
+        return next(self.emulator_.module_.parameters()).dtype
+
+    def _device(self):
+        return next(self.emulator_.module_.parameters()).device
+
+    def _decode_latent(self, T):
+        V = torch.as_tensor(self.components_, dtype=T.dtype, device=T.device)
+        return self.emulator_.torch_forward(T @ V)
+
+    def fit_transform(self, X, Y=None, **fit_params):
+        """Fit, then return the scores of ``X``."""
+        if Y is None:
+            raise InvalidParameterError("The 'Y' argument of ECA.fit_transform must be the target array. Got None instead.")
+        return self.fit(X, Y).transform(X)
+
+    # -- model files ---------------------------------------------------------------------
+    def _state_for_saving(self):
+        from ..io._model_io import estimator_to_json
+
+        check_is_fitted(self, "components_")
+        emulator_desc, emulator_tensors = estimator_to_json(self.emulator_, prefix="emulator_/")
+        scalars = {
+            "n_components_": int(self.n_components_),
+            "n_features_in_": int(self.n_features_in_),
+            "n_outputs_": int(self.n_outputs_),
+            "n_iter_": [int(v) for v in self.n_iter_],
+            "emulator_": emulator_desc,
+        }
+        tensors = {
+            name: torch.as_tensor(np.ascontiguousarray(getattr(self, name)))
+            for name in ("components_", "r2_per_rank_", "latent_min_", "latent_max_")
+        }
+        tensors.update(emulator_tensors)
+        return scalars, tensors
+
+    def _restore_state(self, scalars, tensors, device="cpu"):
+        from ..io._model_io import estimator_from_json
+
+        scalars = dict(scalars)
+        self.emulator_ = estimator_from_json(scalars.pop("emulator_"), tensors, prefix="emulator_/", device=device)
+        for k, v in scalars.items():
+            setattr(self, k, v)
+        for name in ("components_", "r2_per_rank_", "latent_min_", "latent_max_"):
+            setattr(self, name, tensors[name].numpy().copy())

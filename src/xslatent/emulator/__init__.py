@@ -1,0 +1,5 @@
+"""Neural-network emulators: structure → spectrum regressors."""
+
+from ._mlp import MLPEmulator
+
+__all__ = ["MLPEmulator"]

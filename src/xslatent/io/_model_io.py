@@ -1,0 +1,210 @@
+"""Model files: safetensors for arrays, JSON for everything else. Nothing is unpickled.
+
+A model is a directory holding ``model.json`` and ``model.safetensors``::
+
+    model.json = {"format": "xslatent.model", "schema_version": 1,
+                  "estimator": {"class": "NNCA", "params": {...}, "state": {...}},
+                  "extras": {"x_scaler": {...FeatureScaler.to_dict()...}, ...},
+                  "versions": {"xslatent": ..., "torch": ..., "numpy": ...}}
+
+Tensors of nested estimators (the emulator inside an ECA) are stored under the prefix
+``"<attribute>/"``. Writing goes to a temporary directory that is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import DataFormatError, InvalidParameterError
+
+__all__ = ["save_model", "load_model", "estimator_to_json", "estimator_from_json"]
+
+FORMAT = "xslatent.model"
+SCHEMA_VERSION = 1
+
+
+def _registry():
+    from ..data import FeatureScaler, GlobalSpectrumScaler
+    from ..decomposition import ECA, EDNN, NNCA
+    from ..emulator import MLPEmulator
+
+    return {c.__name__: c for c in (MLPEmulator, ECA, EDNN, NNCA, FeatureScaler, GlobalSpectrumScaler)}
+
+
+def _encode(value):
+    """JSON-encode a parameter value; tuples and estimators are tagged for exact decoding."""
+    if hasattr(value, "get_params") and hasattr(value, "fit"):
+        return {"__estimator__": type(value).__name__, "params": _encode(value.get_params(deep=False))}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise InvalidParameterError(
+        f"Cannot store a parameter of type {type(value).__name__} in a model file; allowed are "
+        f"numbers, strings, None, tuples, lists, dicts and xslatent estimators."
+    )
+
+
+def _decode(value, registry):
+    if isinstance(value, dict):
+        if "__estimator__" in value:
+            cls = registry.get(value["__estimator__"])
+            if cls is None:
+                raise DataFormatError(f"Unknown estimator class {value['__estimator__']!r} in model file.")
+            return cls(**_decode(value["params"], registry))
+        if "__tuple__" in value:
+            return tuple(_decode(v, registry) for v in value["__tuple__"])
+        return {k: _decode(v, registry) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, registry) for v in value]
+    return value
+
+
+def estimator_to_json(est, prefix: str = ""):
+    """(JSON-able description, dict of tensors) of a fitted xslatent estimator."""
+    name = type(est).__name__
+    if name not in _registry():
+        raise InvalidParameterError(
+            f"The 'estimator' argument of save_model must be one of {sorted(_registry())}. Got {name} instead."
+        )
+    if hasattr(est, "to_dict"):  # scalers
+        return {"class": name, "dict": est.to_dict()}, {}
+    scalars, tensors = est._state_for_saving()
+    return (
+        {"class": name, "params": _encode(est.get_params(deep=False)), "state": scalars},
+        {prefix + k: v for k, v in tensors.items()},
+    )
+
+
+def estimator_from_json(desc: dict, tensors: dict, prefix: str = "", device="cpu"):
+    registry = _registry()
+    cls = registry.get(desc.get("class"))
+    if cls is None:
+        raise DataFormatError(f"Unknown estimator class {desc.get('class')!r} in model file.")
+    if "dict" in desc:
+        return cls.from_dict(desc["dict"])
+    est = cls(**_decode(desc["params"], registry))
+    own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    est._restore_state(desc["state"], own, device=device)
+    return est
+
+
+def _versions():
+    import torch
+
+    from .. import __version__
+
+    return {"xslatent": __version__, "torch": torch.__version__, "numpy": np.__version__}
+
+
+def save_model(estimator, path, *, extras: dict | None = None, metadata: dict | None = None) -> Path:
+    """Write a fitted estimator (plus optional scalers) to directory ``path``.
+
+    Parameters
+    ----------
+    estimator : MLPEmulator, ECA, EDNN or NNCA
+        Fitted estimator.
+    path : str or Path
+        Target directory (created; replaced atomically if it exists).
+    extras : dict, optional
+        Named fitted scalers (``FeatureScaler``, ``GlobalSpectrumScaler``) saved beside it.
+    metadata : dict, optional
+        JSON-able provenance (dataset, seeds, scores).
+
+    Returns
+    -------
+    Path
+        The directory written.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    desc, tensors = estimator_to_json(estimator)
+    doc = {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "estimator": desc,
+        "extras": {k: estimator_to_json(v)[0] for k, v in (extras or {}).items()},
+        "metadata": _encode(metadata or {}),
+        "versions": _versions(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent))
+    try:
+        with open(tmp / "model.json", "w") as fh:
+            json.dump(doc, fh, indent=1)
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / "model.safetensors"))
+        if path.exists():
+            old = path.with_name(path.name + ".old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path
+
+
+def load_model(path, *, device="cpu", return_extras: bool = False):
+    """Load a model written by :func:`save_model` (never unpickles).
+
+    Parameters
+    ----------
+    path : str or Path
+        Model directory.
+    device : str, default="cpu"
+        Torch device to put the networks on.
+    return_extras : bool, default=False
+        Also return ``(extras, metadata)``.
+
+    Raises
+    ------
+    DataFormatError
+        If the directory is not an xslatent model or is damaged.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    jpath, wpath = path / "model.json", path / "model.safetensors"
+    if not jpath.is_file() or not wpath.is_file():
+        raise DataFormatError(f"{path} is not an xslatent model directory (needs model.json and model.safetensors).")
+    try:
+        doc = json.loads(jpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{jpath} is not valid JSON: {exc}") from None
+    if doc.get("format") != FORMAT:
+        raise DataFormatError(f"{jpath} is not an xslatent model file (format={doc.get('format')!r}).")
+    if int(doc.get("schema_version", -1)) > SCHEMA_VERSION or int(doc.get("schema_version", -1)) < 1:
+        raise DataFormatError(
+            f"{jpath} has schema_version {doc.get('schema_version')!r}; this xslatent reads 1..{SCHEMA_VERSION}."
+        )
+    try:
+        tensors = load_file(str(wpath))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise DataFormatError(f"{wpath} is damaged: {exc}") from None
+    registry = _registry()
+    try:
+        est = estimator_from_json(doc["estimator"], tensors, device=device)
+        extras = {k: estimator_from_json(v, {}) for k, v in doc.get("extras", {}).items()}
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise DataFormatError(f"{path} does not match its estimator class: {exc}") from None
+    if return_extras:
+        return est, extras, _decode(doc.get("metadata", {}), registry)
+    return est

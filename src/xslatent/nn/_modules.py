@@ -1,0 +1,135 @@
+"""Torch building blocks: MLPs, encoder–decoder networks, the orthonormal projection.
+
+Initialisation is explicit and driven by a ``torch.Generator`` so that a network built from
+the same seed is bit-identical wherever it is built (the batched search relies on this):
+for every ``Linear`` layer in order, weight then bias are drawn from
+``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (PyTorch's default range).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import orthogonal
+
+__all__ = [
+    "ACTIVATIONS",
+    "make_mlp",
+    "EncoderDecoder",
+    "OrthonormalProjection",
+    "init_linear_layers",
+    "linear_weights",
+]
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+    "identity": nn.Identity,
+}
+
+
+def make_mlp(
+    n_in: int,
+    hidden: Sequence[int],
+    n_out: int,
+    activation: str = "relu",
+    *,
+    negative_slope: float = 0.01,
+) -> nn.Sequential:
+    """``Linear → act → … → Linear``: ``len(hidden)`` activated layers, linear output."""
+    layers: list[nn.Module] = []
+    widths = [int(n_in), *[int(h) for h in hidden]]
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers.append(nn.Linear(a, b))
+        if activation == "leaky_relu":
+            layers.append(nn.LeakyReLU(negative_slope))
+        else:
+            layers.append(ACTIVATIONS[activation]())
+    layers.append(nn.Linear(widths[-1], int(n_out)))
+    return nn.Sequential(*layers)
+
+
+class OrthonormalProjection(nn.Module):
+    """Bias-free, activation-free linear map ``t = x V^T`` with orthonormal rows of ``V``.
+
+    During training the rows are kept exactly orthonormal by
+    :func:`torch.nn.utils.parametrizations.orthogonal` (not a penalty). After training
+    :meth:`freeze` replaces the parametrization by the plain matrix it produced.
+    """
+
+    def __init__(self, n_features: int, n_components: int, parametrized: bool = True):
+        super().__init__()
+        self.linear = nn.Linear(n_features, n_components, bias=False)
+        if parametrized:
+            orthogonal(self.linear, "weight")
+
+    @property
+    def components(self) -> torch.Tensor:
+        return self.linear.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+    def freeze(self) -> None:
+        """Drop the parametrization, keeping the current orthonormal matrix as a plain weight."""
+        if parametrize.is_parametrized(self.linear, "weight"):
+            parametrize.remove_parametrizations(self.linear, "weight", leave_parametrized=True)
+
+
+class EncoderDecoder(nn.Module):
+    """``decoder(encoder(x))`` with access to the bottleneck."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+def _plain_linears(module: nn.Module):
+    for m in module.modules():
+        if isinstance(m, nn.Linear) and not parametrize.is_parametrized(m):
+            yield m
+
+
+def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
+    """Initialise every plain ``Linear`` of ``module`` in order from ``generator``.
+
+    Parametrized layers (the orthonormal projection) are initialised from the same generator
+    through their unconstrained ``original`` tensor.
+    """
+    with torch.no_grad():
+        for m in module.modules():
+            if not isinstance(m, nn.Linear):
+                continue
+            bound = 1.0 / m.in_features**0.5
+            if parametrize.is_parametrized(m, "weight"):
+                shape = m.parametrizations.weight.original.shape
+                w = torch.empty(shape, dtype=torch.float64).uniform_(-bound, bound, generator=generator)
+                # Orthonormalise the drawn rows; the parametrization's right inverse stores them.
+                q, r = torch.linalg.qr(w.T)
+                q = q * torch.sign(torch.diagonal(r))
+                dtype = m.parametrizations.weight.original.dtype
+                device = m.parametrizations.weight.original.device
+                m.weight = q.T.contiguous().to(dtype=dtype, device=device)
+            else:
+                w = torch.empty(m.weight.shape, dtype=m.weight.dtype).uniform_(
+                    -bound, bound, generator=generator
+                )
+                m.weight.copy_(w.to(m.weight.device))
+            if m.bias is not None:
+                b = torch.empty(m.bias.shape, dtype=m.bias.dtype).uniform_(
+                    -bound, bound, generator=generator
+                )
+                m.bias.copy_(b.to(m.bias.device))
+
+
+def linear_weights(module: nn.Module) -> list[torch.Tensor]:
+    """Weights (not biases) of the plain Linear layers: the tensors L2 regularisation acts on."""
+    return [m.weight for m in _plain_linears(module)]

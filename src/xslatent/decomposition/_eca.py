@@ -336,6 +336,9 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
     def _device(self):
         return next(self.emulator_.module_.parameters()).device
 
+    def _inversion_module(self):
+        return self.emulator_.module_
+
     def _decode_latent(self, T):
         V = torch.as_tensor(self.components_, dtype=T.dtype, device=T.device)
         return self.emulator_.torch_forward(T @ V)

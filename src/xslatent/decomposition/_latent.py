@@ -24,6 +24,7 @@ from .._validation import (
     validate_params,
 )
 from ..exceptions import InvalidParameterError
+from ..nn._modules import frozen_parameters
 
 __all__ = ["LatentFit", "LatentInversionMixin"]
 
@@ -107,6 +108,14 @@ class LatentInversionMixin:
                 f"The 'Y_target' argument of {owner} must have {self.n_outputs_} columns, as in "
                 f"fit. Got {Y.shape[1]} instead."
             )
+        with frozen_parameters(self._inversion_module()):
+            return self._fit_latent(Y, n_starts, max_iter, learning_rate, margin, random_state)
+
+    def _inversion_module(self):
+        """The torch module whose weights the decoder uses (kept frozen during inversion)."""
+        return self.module_
+
+    def _fit_latent(self, Y, n_starts, max_iter, learning_rate, margin, random_state):
         k = int(self.n_components_)
         lo = np.asarray(self.latent_min_, dtype=float)
         hi = np.asarray(self.latent_max_, dtype=float)

@@ -8,6 +8,7 @@ for every ``Linear`` layer in order, weight then bias are drawn from
 
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import torch
@@ -22,6 +23,7 @@ __all__ = [
     "OrthonormalProjection",
     "init_linear_layers",
     "linear_weights",
+    "frozen_parameters",
 ]
 
 ACTIVATIONS = {
@@ -128,6 +130,23 @@ def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
                     -bound, bound, generator=generator
                 )
                 m.bias.copy_(b.to(m.bias.device))
+
+
+@contextlib.contextmanager
+def frozen_parameters(module: nn.Module):
+    """Temporarily stop gradients to every parameter of ``module`` (and keep it in eval mode)."""
+    params = list(module.parameters())
+    flags = [p.requires_grad for p in params]
+    was_training = module.training
+    module.eval()
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        yield module
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad_(f)
+        module.train(was_training)
 
 
 def linear_weights(module: nn.Module) -> list[torch.Tensor]:

@@ -184,6 +184,7 @@ def train_module(
     finally:
         if bar is not None:
             bar.close()
+    opt.zero_grad(set_to_none=True)  # leave no stale gradients on the trained weights
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()

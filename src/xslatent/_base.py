@@ -82,6 +82,13 @@ class TorchNetworkEstimator(BaseEstimator):
     #: fitted numpy attributes that model files store beside the network weights
     _fitted_array_attrs: tuple = ()
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
     # -- helpers -------------------------------------------------------------------------
     def _validate_params(self) -> None:
         validate_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
@@ -107,7 +114,12 @@ class TorchNetworkEstimator(BaseEstimator):
         owner = type(self).__name__
         X, Y = check_X_y(X, Y, owner=owner)
         if self.early_stopping and X.shape[0] < 3:
-            raise ValueError(f"{owner} with early_stopping=True needs at least 3 samples.")
+            from .exceptions import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"The 'X' argument of {owner} must have at least 3 samples when early_stopping=True "
+                f"(a validation split is held out). Got {X.shape[0]} instead."
+            )
         self._check_shapes(X, Y)
         device = resolve_device(self.device, owner)
         seed = check_random_state_int(self.random_state)
@@ -179,6 +191,7 @@ class TorchNetworkEstimator(BaseEstimator):
             "seed_": int(self.seed_),
             "n_iter_": int(self.n_iter_),
             "best_epoch_": int(self.best_epoch_),
+            **({"n_components_": int(self.n_components_)} if hasattr(self, "n_components_") else {}),
             "loss_curve_": [float(v) for v in self.loss_curve_],
             "validation_scores_": None
             if self.validation_scores_ is None
@@ -193,8 +206,9 @@ class TorchNetworkEstimator(BaseEstimator):
         for k, v in scalars.items():
             setattr(self, k, v)
         module = self._build_module(self.n_features_in_, self.n_outputs_, for_loading=True)
+        module = module.to(dtype=self._torch_dtype)  # before loading, so float64 weights stay exact
         state = {k[len("module_.") :]: v for k, v in tensors.items() if k.startswith("module_.")}
         module.load_state_dict(state)
-        self.module_ = module.to(device=resolve_device(device), dtype=self._torch_dtype).eval()
+        self.module_ = module.to(device=resolve_device(device)).eval()
         for name in self._fitted_array_attrs:
             setattr(self, name, tensors[name].numpy().copy())

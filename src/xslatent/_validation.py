@@ -21,6 +21,7 @@ __all__ = [
     "validate_params",
     "check_array",
     "check_X_y",
+    "check_n_features",
     "check_is_fitted",
     "check_random_state_int",
     "resolve_device",
@@ -72,7 +73,20 @@ class Options:
         return "one of " + ", ".join(repr(v) for v in self.values)
 
     def accepts(self, value: Any) -> bool:
-        return any(value is v or (type(value) is type(v) and value == v) for v in self.values)
+        return any(value is v or (_same_kind(value, v) and value == v) for v in self.values)
+
+
+def _same_kind(value: Any, option: Any) -> bool:
+    """Whether ``value`` may equal ``option``: numpy scalars count, but ``True`` is not ``1``."""
+    if isinstance(option, bool) or isinstance(value, (bool, np.bool_)):
+        return isinstance(option, bool) and isinstance(value, (bool, np.bool_))
+    if isinstance(option, str):
+        return isinstance(value, str)
+    if isinstance(option, numbers.Integral):
+        return isinstance(value, numbers.Integral)
+    if isinstance(option, numbers.Real):
+        return isinstance(value, numbers.Real)
+    return type(value) is type(option)
 
 
 class _Constraint:
@@ -99,7 +113,16 @@ def _is_layer_sizes(value: Any) -> bool:
         items = list(value)
     except TypeError:
         return False
-    return all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in items)
+    return all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in items
+    )
+
+
+def layer_sizes_tuple(value) -> tuple:
+    """A validated layer-size parameter as a tuple of Python ints."""
+    if isinstance(value, numbers.Integral):
+        return (int(value),)
+    return tuple(int(v) for v in value)
 
 
 def _is_device(value: Any) -> bool:
@@ -125,7 +148,9 @@ RANDOM_STATE = _Constraint(
 )
 DEVICE = _Constraint("device", "a torch device string such as 'cpu' or 'cuda:0'", _is_device)
 ESTIMATOR = _Constraint(
-    "estimator", "an estimator with fit and predict", lambda v: hasattr(v, "fit") and hasattr(v, "predict")
+    "estimator",
+    "an estimator with fit and predict",
+    lambda v: hasattr(v, "fit") and hasattr(v, "predict"),
 )
 
 
@@ -154,6 +179,18 @@ def validate_params(owner: str, params: dict, constraints: dict) -> None:
         )
 
 
+def _is_sparse(array: Any) -> bool:
+    # duck-typed so that scipy is not imported here
+    return hasattr(array, "toarray") and hasattr(array, "nnz")
+
+
+def _is_complex(array: Any) -> bool:
+    try:
+        return bool(np.iscomplexobj(array))
+    except (TypeError, ValueError):  # ragged or exotic input: left to the conversion below
+        return False
+
+
 def check_array(
     array: Any,
     name: str = "X",
@@ -167,44 +204,70 @@ def check_array(
     """Convert ``array`` to a finite float array of the required shape or raise.
 
     The message names the argument (``name``), what is allowed and what was given.
+    Complex and sparse input are refused rather than silently converted.
     """
     where = f" of {owner}" if owner else ""
+    start = f"The '{name}' argument{where} must be"
     if array is None:
-        raise InvalidParameterError(f"The '{name}' argument{where} must be an array. Got None instead.")
+        raise InvalidParameterError(f"{start} an array. Got None instead.")
+    if _is_sparse(array):
+        raise InvalidParameterError(
+            f"{start} a dense array. Got a sparse {type(array).__name__} instead. "
+            f"Convert it with .toarray()."
+        )
+    if _is_complex(array):
+        raise InvalidParameterError(
+            f"{start} a real-valued array. Got complex values instead. Complex data not "
+            f"supported: pass the real part, the imaginary part or the magnitude explicitly."
+        )
     try:
         out = np.asarray(array, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
-            f"The '{name}' argument{where} must be a numeric array. Got {type(array).__name__} "
-            f"that cannot be converted: {exc}"
+            f"{start} a numeric array. Got a {type(array).__name__} that cannot be converted "
+            f"to {np.dtype(dtype).name} instead ({exc})."
         ) from None
     if out.ndim != ndim:
-        hint = " Reshape with array.reshape(-1, 1) for a single feature." if ndim == 2 and out.ndim == 1 else ""
-        raise InvalidParameterError(
-            f"The '{name}' argument{where} must be a {ndim}-D array. Got a {out.ndim}-D array "
-            f"of shape {out.shape} instead.{hint}"
-        )
+        hint = ""
+        if ndim == 2 and out.ndim == 1:
+            hint = (
+                " Reshape your data either using array.reshape(-1, 1) if it has a single "
+                "feature or array.reshape(1, -1) if it contains a single sample."
+            )
+        elif ndim == 2 and out.ndim == 0:
+            hint = " Pass a 2-D array of shape (n_samples, n_features), e.g. [[value]]."
+        shape = "a scalar" if out.ndim == 0 else f"a {out.ndim}-D array of shape {out.shape}"
+        raise InvalidParameterError(f"{start} a {ndim}-D array. Got {shape} instead.{hint}")
     if out.shape[0] < min_samples:
         raise InvalidParameterError(
-            f"The '{name}' argument{where} must have at least {min_samples} sample(s). "
-            f"Got shape {out.shape} instead."
+            f"{start} an array with at least {min_samples} sample(s) (rows). "
+            f"Got {out.shape[0]} sample(s) (shape {out.shape}) instead."
         )
     if ndim == 2 and out.shape[1] < min_features:
+        # the second sentence is scikit-learn's wording, which its common checks look for
         raise InvalidParameterError(
-            f"The '{name}' argument{where} must have at least {min_features} feature(s). "
-            f"Got shape {out.shape} instead."
+            f"{start} an array with at least {min_features} feature(s) (columns). Got "
+            f"{out.shape[1]} feature(s) (shape={out.shape}) while a minimum of {min_features} "
+            f"is required."
         )
     if not np.all(np.isfinite(out)):
-        n_bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
+        n_nan = int(np.count_nonzero(np.isnan(out)))
+        n_inf = int(np.size(out) - np.count_nonzero(np.isfinite(out))) - n_nan
         raise InvalidParameterError(
-            f"The '{name}' argument{where} must contain only finite values. Got {n_bad} NaN or "
-            f"infinite value(s) instead."
+            f"{start} an array of finite values. Got {n_nan} NaN and {n_inf} infinite "
+            f"value(s) instead."
         )
     return out
 
 
 def check_X_y(X: Any, Y: Any, *, owner: str = "", y_name: str = "Y", min_samples: int = 2):
     """Validate a pair of 2-D arrays with matching row counts."""
+    if Y is None:
+        where = f" of {owner}" if owner else ""
+        raise InvalidParameterError(
+            f"The '{y_name}' argument{where} must be the target array. Got None instead "
+            f"({owner or 'this estimator'} requires y to be passed, but the target y is None)."
+        )
     X = check_array(X, "X", owner=owner, min_samples=min_samples)
     Y = check_array(Y, y_name, owner=owner, min_samples=min_samples)
     if X.shape[0] != Y.shape[0]:
@@ -216,13 +279,19 @@ def check_X_y(X: Any, Y: Any, *, owner: str = "", y_name: str = "Y", min_samples
     return X, Y
 
 
-def check_n_features(estimator, X: np.ndarray) -> None:
-    """Raise if ``X`` has a different number of columns than seen in ``fit``."""
+def check_n_features(estimator, X: np.ndarray, name: str = "X") -> None:
+    """Raise if ``X`` has a different number of columns than seen in ``fit``.
+
+    The message keeps scikit-learn's sentence ("X has 3 features, but ECA is expecting 4
+    features as input.") so that its common checks recognise it.
+    """
     expected = estimator.n_features_in_
     if X.shape[1] != expected:
+        owner = type(estimator).__name__
         raise InvalidParameterError(
-            f"The 'X' argument of {type(estimator).__name__} must have {expected} feature(s), as "
-            f"in fit. Got {X.shape[1]} instead."
+            f"The '{name}' argument of {owner} must have {expected} feature(s), as seen in "
+            f"fit. Got {X.shape[1]} instead: {name} has {X.shape[1]} features, but {owner} is "
+            f"expecting {expected} features as input."
         )
 
 
@@ -246,18 +315,24 @@ def check_random_state_int(random_state: int | None, rng: np.random.Generator | 
 
 
 def resolve_device(device: Any, owner: str = ""):
-    """Return a ``torch.device``; raise a clear error if it is not available."""
+    """Return a ``torch.device``; raise a clear error if it is malformed or not available."""
     import torch
 
-    dev = torch.device(device)
+    start = f"The 'device' parameter{' of ' + owner if owner else ''} must be"
+    try:
+        dev = torch.device(device)
+    except (TypeError, RuntimeError, ValueError):
+        raise InvalidParameterError(
+            f"{start} {DEVICE.describe()}. Got {_fmt(device)} instead."
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InvalidParameterError(
-            f"The 'device' parameter{' of ' + owner if owner else ''} is {device!r}, but CUDA is "
-            f"not available on this machine. Use 'cpu'."
+            f"{start} a device available on this machine, e.g. 'cpu'. Got {_fmt(device)} "
+            f"instead, but CUDA is not available."
         )
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise InvalidParameterError(
-            f"The 'device' parameter{' of ' + owner if owner else ''} is {device!r}, but MPS is "
-            f"not available on this machine. Use 'cpu'."
+            f"{start} a device available on this machine, e.g. 'cpu'. Got {_fmt(device)} "
+            f"instead, but MPS is not available."
         )
     return dev

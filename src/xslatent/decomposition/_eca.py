@@ -133,6 +133,13 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         self.device = device
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
     # -- frozen emulator -----------------------------------------------------------------
     def _frozen(self, device):
         """A gradient-free, eval-mode evaluation of the emulator network on ``device``."""
@@ -187,8 +194,8 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         f, dtype = self._frozen(device)
         self._device_ = device
         self._dtype_ = dtype
-        Xt = torch.as_tensor(X, dtype=dtype, device=device)
-        Yt = torch.as_tensor(Y, dtype=dtype, device=device)
+        Xt = torch.tensor(X, dtype=dtype, device=device)  # copies: input may be read-only
+        Yt = torch.tensor(Y, dtype=dtype, device=device)
         ss_tot = torch.sum((Yt - Yt.mean(0)) ** 2)
         if float(ss_tot) == 0.0:
             raise InvalidParameterError("The 'Y' argument of ECA must vary across samples. Got constant targets instead.")

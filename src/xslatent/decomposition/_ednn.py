@@ -6,16 +6,12 @@ import numpy as np
 from sklearn.base import RegressorMixin, TransformerMixin
 
 from .._base import TRAINING_CONSTRAINTS, CoveredVarianceScoreMixin, TorchNetworkEstimator
-from .._validation import LAYER_SIZES, Interval, Options
+from .._validation import LAYER_SIZES, layer_sizes_tuple, check_array, check_is_fitted, Interval, Options
 from ..exceptions import InvalidParameterError
 from ..nn._modules import EncoderDecoder, make_mlp
 from ._latent import LatentInversionMixin
 
 __all__ = ["EDNN"]
-
-
-def _sizes(s) -> tuple:
-    return (int(s),) if isinstance(s, int) else tuple(int(v) for v in s)
 
 
 class EDNN(CoveredVarianceScoreMixin, LatentInversionMixin, TransformerMixin, RegressorMixin, TorchNetworkEstimator):
@@ -105,8 +101,8 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
 
     def _build_module(self, n_features, n_outputs, for_loading=False):
         k = int(self.n_components)
-        encoder = make_mlp(n_features, _sizes(self.encoder_layer_sizes), k, self.activation)
-        decoder = make_mlp(k, _sizes(self.decoder_layer_sizes), n_outputs, self.activation)
+        encoder = make_mlp(n_features, layer_sizes_tuple(self.encoder_layer_sizes), k, self.activation)
+        decoder = make_mlp(k, layer_sizes_tuple(self.decoder_layer_sizes), n_outputs, self.activation)
         return EncoderDecoder(encoder, decoder)
 
     def _check_shapes(self, X, Y):
@@ -136,8 +132,7 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
 
     def decode(self, T) -> np.ndarray:
         """Decoder output for latent values ``T`` (n_samples, n_components)."""
-        from .._validation import check_array
-
+        check_is_fitted(self, "module_")
         T = check_array(T, "T", owner=type(self).__name__)
         if T.shape[1] != self.n_components_:
             raise InvalidParameterError(

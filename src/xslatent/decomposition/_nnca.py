@@ -7,16 +7,12 @@ import torch
 from sklearn.base import RegressorMixin, TransformerMixin
 
 from .._base import TRAINING_CONSTRAINTS, CoveredVarianceScoreMixin, TorchNetworkEstimator
-from .._validation import LAYER_SIZES, Interval, Options, check_array, check_is_fitted
+from .._validation import LAYER_SIZES, layer_sizes_tuple, Interval, Options, check_array, check_is_fitted
 from ..exceptions import InvalidParameterError
 from ..nn._modules import EncoderDecoder, OrthonormalProjection, make_mlp
 from ._latent import ExpansionMixin, LatentInversionMixin
 
 __all__ = ["NNCA", "sign_convention"]
-
-
-def _sizes(s) -> tuple:
-    return (int(s),) if isinstance(s, int) else tuple(int(v) for v in s)
 
 
 def sign_convention(V: np.ndarray) -> np.ndarray:
@@ -74,7 +70,7 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
         "decoder_layer_sizes": [LAYER_SIZES],
         "activation": [Options(("relu", "leaky_relu", "tanh"))],
     }
-    _fitted_array_attrs = ("latent_min_", "latent_max_")
+    _fitted_array_attrs = ("components_", "latent_min_", "latent_max_")
 
     def __init__(
         self,
@@ -114,7 +110,7 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
     def _build_module(self, n_features, n_outputs, for_loading=False):
         k = int(self.n_components)
         encoder = OrthonormalProjection(n_features, k, parametrized=not for_loading)
-        decoder = make_mlp(k, _sizes(self.decoder_layer_sizes), n_outputs, self.activation)
+        decoder = make_mlp(k, layer_sizes_tuple(self.decoder_layer_sizes), n_outputs, self.activation)
         return EncoderDecoder(encoder, decoder)
 
     def _check_shapes(self, X, Y):
@@ -171,6 +167,11 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
         """Decoder output for scores ``T``."""
         check_is_fitted(self, "components_")
         T = check_array(T, "T", owner="NNCA.decode")
+        if T.shape[1] != self.n_components_:
+            raise InvalidParameterError(
+                f"The 'T' argument of NNCA.decode must have {self.n_components_} columns. "
+                f"Got {T.shape[1]} instead."
+            )
         return self._apply(self.module_.decoder, T)
 
     def _decode_latent(self, T):
@@ -183,7 +184,3 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
                 "The 'Y' argument of NNCA.fit_transform must be the target array. Got None instead."
             )
         return self.fit(X, Y).transform(X)
-
-    def _restore_state(self, scalars, tensors, device="cpu"):
-        super()._restore_state(scalars, tensors, device)
-        self.components_ = self.module_.encoder.linear.weight.detach().cpu().double().numpy()

@@ -5,16 +5,10 @@ from __future__ import annotations
 from sklearn.base import RegressorMixin
 
 from .._base import TRAINING_CONSTRAINTS, CoveredVarianceScoreMixin, TorchNetworkEstimator
-from .._validation import LAYER_SIZES
+from .._validation import LAYER_SIZES, check_is_fitted, layer_sizes_tuple
 from ..nn._modules import make_mlp
 
 __all__ = ["MLPEmulator"]
-
-
-def _as_tuple(sizes) -> tuple:
-    if isinstance(sizes, int):
-        return (sizes,)
-    return tuple(int(s) for s in sizes)
 
 
 class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimator):
@@ -118,7 +112,7 @@ class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimat
         self.verbose = verbose
 
     def _build_module(self, n_features, n_outputs, for_loading=False):
-        return make_mlp(n_features, _as_tuple(self.hidden_layer_sizes), n_outputs, "relu")
+        return make_mlp(n_features, layer_sizes_tuple(self.hidden_layer_sizes), n_outputs, "relu")
 
     def fit(self, X, Y):
         """Train the network on structures ``X`` (n, d) and targets ``Y`` (n, m).
@@ -131,4 +125,5 @@ class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimat
 
     def torch_forward(self, X):
         """The trained network as a torch function (used by ECA and latent inversion)."""
+        check_is_fitted(self, "module_")
         return self.module_(X)

@@ -133,6 +133,11 @@ def save_model(estimator, path, *, extras: dict | None = None, metadata: dict | 
     from safetensors.torch import save_file
 
     path = Path(path)
+    if path.exists() and not (path.is_dir() and (path / "model.json").is_file()):
+        raise InvalidParameterError(
+            f"The 'path' argument of save_model must be a new path or an existing xslatent model "
+            f"directory. Got {str(path)!r}, which exists and is not a model directory; it is left untouched."
+        )
     desc, tensors = estimator_to_json(estimator)
     doc = {
         "format": FORMAT,
@@ -149,8 +154,8 @@ def save_model(estimator, path, *, extras: dict | None = None, metadata: dict | 
             json.dump(doc, fh, indent=1)
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / "model.safetensors"))
         if path.exists():
-            old = path.with_name(path.name + ".old")
-            os.replace(path, old)
+            old = Path(tempfile.mkdtemp(prefix=path.name + ".", suffix=".old", dir=path.parent))
+            os.replace(path, old / "model")
             os.replace(tmp, path)
             shutil.rmtree(old)
         else:
@@ -181,6 +186,9 @@ def load_model(path, *, device="cpu", return_extras: bool = False):
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from .._validation import resolve_device
+
+    resolve_device(device, "load_model")
     path = Path(path)
     jpath, wpath = path / "model.json", path / "model.safetensors"
     if not jpath.is_file() or not wpath.is_file():
@@ -189,9 +197,12 @@ def load_model(path, *, device="cpu", return_extras: bool = False):
         doc = json.loads(jpath.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{jpath} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DataFormatError(f"{jpath} is not an xslatent model file (top level is {type(doc).__name__}, not an object).")
     if doc.get("format") != FORMAT:
         raise DataFormatError(f"{jpath} is not an xslatent model file (format={doc.get('format')!r}).")
-    if int(doc.get("schema_version", -1)) > SCHEMA_VERSION or int(doc.get("schema_version", -1)) < 1:
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
         raise DataFormatError(
             f"{jpath} has schema_version {doc.get('schema_version')!r}; this xslatent reads 1..{SCHEMA_VERSION}."
         )
@@ -203,7 +214,7 @@ def load_model(path, *, device="cpu", return_extras: bool = False):
     try:
         est = estimator_from_json(doc["estimator"], tensors, device=device)
         extras = {k: estimator_from_json(v, {}) for k, v in doc.get("extras", {}).items()}
-    except (KeyError, RuntimeError, TypeError) as exc:
+    except (KeyError, RuntimeError, TypeError, AttributeError, ValueError) as exc:
         raise DataFormatError(f"{path} does not match its estimator class: {exc}") from None
     if return_extras:
         return est, extras, _decode(doc.get("metadata", {}), registry)

@@ -119,7 +119,12 @@ def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
                 q = q * torch.sign(torch.diagonal(r))
                 dtype = m.parametrizations.weight.original.dtype
                 device = m.parametrizations.weight.original.device
-                m.weight = q.T.contiguous().to(dtype=dtype, device=device)
+                # The parametrization's right inverse draws from the global RNG (to complete the
+                # basis); seed it from our generator so the result depends on random_state only.
+                sub_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(sub_seed)
+                    m.weight = q.T.contiguous().to(dtype=dtype, device=device)
             else:
                 w = torch.empty(m.weight.shape, dtype=m.weight.dtype).uniform_(
                     -bound, bound, generator=generator

@@ -1,0 +1,84 @@
+"""Spectra, basis vectors and structural-space maps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_mean_spectrum", "plot_basis_vectors", "plot_slice_maps"]
+
+
+def _axes(ax, figsize=(5, 3.5)):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_mean_spectrum(energy, Y, ax=None, title=None, quantiles=(0.05, 0.95), xlabel="energy (eV)"):
+    """Mean spectrum with the spread of the data (paper Fig. 2 analog).
+
+    Shades the ``quantiles`` band and the ±1 std band around the mean.
+    """
+    ax = _axes(ax)
+    Y = np.asarray(Y)
+    x = np.arange(Y.shape[1]) if energy is None else np.asarray(energy)
+    mean, std = Y.mean(0), Y.std(0)
+    lo, hi = np.quantile(Y, quantiles, axis=0)
+    ax.fill_between(x, lo, hi, color="0.85", label=f"{int(quantiles[0]*100)}–{int(quantiles[1]*100)} % range")
+    ax.fill_between(x, mean - std, mean + std, color="0.65", label="±1 std")
+    ax.plot(x, mean, "k", lw=1.5, label="mean")
+    ax.set_xlabel(xlabel if energy is not None else "channel")
+    ax.set_ylabel("intensity")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_basis_vectors(components: dict, feature_names, ax=None, title=None):
+    """Grouped bars: one group per feature, one bar per (method, vector)."""
+    ax = _axes(ax, (6, 3.5))
+    names = list(feature_names)
+    bars = [(f"{m} v{j + 1}", V[j]) for m, V in components.items() for j in range(V.shape[0])]
+    width = 0.8 / max(1, len(bars))
+    x = np.arange(len(names))
+    for i, (label, v) in enumerate(bars):
+        ax.bar(x + (i - (len(bars) - 1) / 2) * width, v, width, label=label)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(x, names)
+    ax.set_ylabel("component (standardized units)")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_slice_maps(fn, axis_names, centre=None, extent=2.5, n=61, fig=None, title=None, cmap="viridis"):
+    """Contour maps of a scalar field on three orthogonal slices through ``centre``.
+
+    ``fn`` maps (N, 3) standardized points to (N,) values. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    centre = np.zeros(3) if centre is None else np.asarray(centre, dtype=float)
+    g = np.linspace(-extent, extent, n)
+    A, B = np.meshgrid(g, g, indexing="xy")
+    if fig is None:
+        fig = plt.figure(figsize=(11, 3.4))
+    axes = fig.subplots(1, 3)
+    pairs = [(0, 1, 2), (0, 2, 1), (1, 2, 0)]
+    for ax, (i, j, fixed) in zip(axes, pairs):
+        P = np.tile(centre, (A.size, 1))
+        P[:, i], P[:, j] = A.ravel(), B.ravel()
+        Z = np.asarray(fn(P)).reshape(A.shape)
+        cs = ax.contourf(A, B, Z, levels=15, cmap=cmap)
+        ax.contour(A, B, Z, levels=15, colors="k", linewidths=0.3)
+        fig.colorbar(cs, ax=ax, shrink=0.85)
+        ax.set_xlabel(axis_names[i])
+        ax.set_ylabel(axis_names[j])
+        ax.set_title(f"{axis_names[fixed]} = {centre[fixed]:g}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

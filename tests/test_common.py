@@ -126,15 +126,9 @@ def _check_get_set_params(est):
         assert after[k] == v, f"set_params did not set {k!r}"
 
 
-#: (class name, method) pairs with a known bug, tested on their own below
-
-
 def _check_unfitted(est, data):
     est = clone(est)
-    methods = [
-        m for m in FITTED_METHODS
-        if hasattr(est, m)
-    ]
+    methods = [m for m in FITTED_METHODS if hasattr(est, m)]
     assert methods
     for method in methods:
         with pytest.raises(NotFittedError, match="not fitted yet"):

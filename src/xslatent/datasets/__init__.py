@@ -1,5 +1,7 @@
 """Bundled and synthetic datasets."""
 
+from ._bundled import registry
+from ._h2o import h2o_from_generator_file, load_h2o
 from ._synthetic import make_subspace_spectra
 
-__all__ = ["make_subspace_spectra"]
+__all__ = ["make_subspace_spectra", "load_h2o", "h2o_from_generator_file", "registry"]

@@ -1,0 +1,108 @@
+"""The reproduce pipelines on a tiny budget: files, tables, resume."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from xslatent import Dataset
+from xslatent.pipeline.analysis import Budget
+from xslatent.pipeline.custom import read_config, reproduce_dataset
+from xslatent.pipeline.h2o import reproduce_h2o, spectral_deviation
+
+TINY = Budget("tiny", {"emulator": 2, "ednn": 1, "nnca": 1}, cv=2, max_iter=15, n_iter_no_change=5, eca_restarts=2)
+
+
+def _toy_h2o(n=160, seed=0):
+    """Three structural coordinates, 30-channel spectra depending on two of their combinations."""
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.normal(105, 8, n), rng.normal(1.05, 0.05, n), rng.normal(0.95, 0.04, n)]
+    e = np.linspace(520, 530, 30)
+    z1 = (X[:, 0] - 105) / 8
+    z2 = (X[:, 1] - X[:, 2] - 0.1) / 0.06
+    Y = np.exp(-0.5 * ((e[None] - 525 - 0.8 * np.tanh(z1)[:, None]) / 0.8) ** 2) * (1 + 0.2 * np.tanh(z2))[:, None]
+    return {s: Dataset(X, Y + 0.01 * i, energy=e, feature_names=["angle", "long", "short"], name=f"toy-{s}")
+            for i, s in enumerate(("XES", "XAS", "XPS"))}
+
+
+@pytest.fixture(scope="module")
+def h2o_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rep")
+    logs = []
+    result = reproduce_h2o(out, budget=TINY, datasets=_toy_h2o(), log=logs.append)
+    return out, result, logs
+
+
+def test_outputs_written(h2o_run):
+    out, result, _ = h2o_run
+    for name in ("table1.csv", "table1.md", "fig2_mean_spectra.png", "fig3_xes_ednn_bottleneck.png",
+                 "fig3_xas_deviation.png", "basis_xps.png", "report.html", "provenance.json"):
+        assert (out / name).stat().st_size > 0, name
+    for s in ("XES", "XAS", "XPS"):
+        for m in ("emulator", "eca", "ednn_k1", "ednn_k2", "nnca_k1", "nnca_k2"):
+            assert (out / "models" / s / m / "model.safetensors").is_file()
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= 7
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["budget"] == "tiny" and "torch" in prov
+
+
+def test_table_has_ours_and_papers(h2o_run):
+    out, result, _ = h2o_run
+    rows = list(csv.DictReader(open(out / "table1.csv")))
+    assert [(r["target"], r["k"]) for r in rows] == [(s, k) for s in ("XES", "XAS", "XPS") for k in ("1", "2")]
+    assert rows[0]["EDNN (paper)"] == "0.86" and rows[3]["NNCA (paper)"] == "0.92"
+    for r in rows:
+        for m in ("EDNN", "NNCA", "ECA", "emulator"):
+            assert np.isfinite(float(r[m]))
+    md = (out / "table1.md").read_text()
+    assert md.startswith("| target | k | EDNN | EDNN (paper)")
+
+
+def test_rerun_resumes_without_refitting(h2o_run, tmp_path):
+    out, result, _ = h2o_run
+    logs = []
+    again = reproduce_h2o(out, budget=TINY, datasets=_toy_h2o(), log=logs.append)
+    loaded = [line for line in logs if "loaded from" in line]
+    assert len(loaded) == 15  # emulator, ednn k1/k2, nnca k1/k2 for 3 spectra
+    assert again["table"] == result["table"]
+
+
+def test_spectral_deviation_is_zero_at_centre(h2o_run):
+    _, result, _ = h2o_run
+    em = result["results"][0].models["emulator"]
+    d = spectral_deviation(em, np.zeros((2, 3)))
+    np.testing.assert_allclose(d, 0, atol=1e-5)  # float32 network
+
+
+def test_custom_dataset_with_config(tmp_path):
+    data = _toy_h2o()["XES"]
+    path = tmp_path / "mine.h5"
+    data.save(path)
+    cfg_path = tmp_path / "cfg.toml"
+    cfg_path.write_text('name = "mine"\nbudget = "quick"\ncomponents = [1]\n[spaces]\nnnca = "h2o-nnca"\n')
+    cfg = read_config(cfg_path)
+    assert cfg["components"] == [1] and cfg["spaces"]["nnca"] == "h2o-nnca"
+    from xslatent.pipeline import analysis
+
+    analysis.BUDGETS["tiny"] = TINY
+    try:
+        cfg["budget"] = "tiny"
+        res = reproduce_dataset(Dataset.load(path), tmp_path / "out", cfg, log=lambda *a: None)
+    finally:
+        del analysis.BUDGETS["tiny"]
+    assert (tmp_path / "out" / "table.csv").is_file() and (tmp_path / "out" / "report.html").is_file()
+    assert res["table"][0]["target"] == "mine"
+
+
+def test_config_errors(tmp_path):
+    from xslatent.exceptions import InvalidParameterError
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('budjet = "quick"\n')
+    with pytest.raises(InvalidParameterError, match="budjet"):
+        read_config(bad)
+    bad.write_text('budget = "huge"\n')
+    with pytest.raises(InvalidParameterError, match="'budget'.*Got 'huge'"):
+        read_config(bad)

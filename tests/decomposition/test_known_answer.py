@@ -116,3 +116,17 @@ def test_fit_latent_recovers_latents_of_decoded_targets(linear, name):
     # residual tiny relative to the spectra's own energy
     assert np.median(fit.residuals / np.sum(Y_model**2, axis=1)) < 1e-4
     assert r2_score(T_true, fit.latents) >= 0.99
+
+
+def test_eca_fit_latent_on_leading_ranks(linear):
+    """ECA's ranks are nested: the first k scores can be fitted on their own."""
+    eca, nnca = linear["eca"], linear["nnca"]
+    X = linear["Xte"][:100]
+    Y1 = eca.predict(X, n_components=1)
+    fit = eca.fit_latent(Y1, n_components=1)
+    assert fit.latents.shape == (100, 1)
+    assert r2_score(eca.transform(X, n_components=1), fit.latents) >= 0.99
+    assert eca.reconstruct(Y1, n_components=1).shape == X.shape
+    wrong = 2 if nnca.n_components_ == 1 else 1
+    with pytest.raises(ValueError, match=f"'n_components'.*Got {wrong}"):
+        nnca.fit_latent(nnca.predict(X), n_components=wrong)

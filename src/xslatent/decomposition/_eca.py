@@ -343,11 +343,13 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
     def _device(self):
         return next(self.emulator_.module_.parameters()).device
 
+    _nested_ranks = True
+
     def _inversion_module(self):
         return self.emulator_.module_
 
     def _decode_latent(self, T):
-        V = torch.as_tensor(self.components_, dtype=T.dtype, device=T.device)
+        V = torch.as_tensor(self.components_[: T.shape[1]], dtype=T.dtype, device=T.device)
         return self.emulator_.torch_forward(T @ V)
 
     def fit_transform(self, X, Y=None, **fit_params):

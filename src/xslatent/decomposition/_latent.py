@@ -71,6 +71,7 @@ class LatentInversionMixin:
         learning_rate: float = 0.05,
         margin: float = 0.25,
         random_state: int | None = 0,
+        n_components: int | None = None,
     ) -> LatentFit:
         """Fit latent values to target spectra by least squares through the decoder.
 
@@ -88,6 +89,9 @@ class LatentInversionMixin:
             The candidate set extends this fraction of the training range beyond each end.
         random_state : int or None, default=0
             Seed of the random candidates (only used beyond 3 components).
+        n_components : int or None, default=None
+            Fit only the first ``n_components`` latents (ECA, whose ranks are nested);
+            None uses all.
 
         Returns
         -------
@@ -108,17 +112,27 @@ class LatentInversionMixin:
                 f"The 'Y_target' argument of {owner} must have {self.n_outputs_} columns, as in "
                 f"fit. Got {Y.shape[1]} instead."
             )
+        k = self.n_components_ if n_components is None else n_components
+        if k != self.n_components_ and not (
+            self._nested_ranks and isinstance(k, (int, np.integer)) and 1 <= k <= self.n_components_
+        ):
+            allowed = f"an int in the range [1, {self.n_components_}]" if self._nested_ranks else f"None or {self.n_components_}"
+            raise InvalidParameterError(
+                f"The 'n_components' argument of {owner} must be {allowed}. Got {n_components!r} instead."
+            )
         with frozen_parameters(self._inversion_module()):
-            return self._fit_latent(Y, n_starts, max_iter, learning_rate, margin, random_state)
+            return self._fit_latent(Y, int(k), n_starts, max_iter, learning_rate, margin, random_state)
 
     def _inversion_module(self):
         """The torch module whose weights the decoder uses (kept frozen during inversion)."""
         return self.module_
 
-    def _fit_latent(self, Y, n_starts, max_iter, learning_rate, margin, random_state):
-        k = int(self.n_components_)
-        lo = np.asarray(self.latent_min_, dtype=float)
-        hi = np.asarray(self.latent_max_, dtype=float)
+    #: whether the first k latents form a model of their own (ECA's rank-by-rank basis)
+    _nested_ranks = False
+
+    def _fit_latent(self, Y, k, n_starts, max_iter, learning_rate, margin, random_state):
+        lo = np.asarray(self.latent_min_, dtype=float)[:k]
+        hi = np.asarray(self.latent_max_, dtype=float)[:k]
         span = np.where(hi > lo, hi - lo, 1.0)
         lo, hi = lo - margin * span, hi + margin * span
         dtype, device = self._torch_dtype, self._device()

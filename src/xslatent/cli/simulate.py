@@ -60,6 +60,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     asm.add_argument("--allow-incomplete", action="store_true",
                      help="assemble even if some chunks are missing")
     asm.set_defaults(_simulate=_run_h2o_assemble)
+
+    from ._simulate_geo2 import add_geo2_parser
+
+    add_geo2_parser(sub)
     return parser
 
 

@@ -36,8 +36,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,12 +50,12 @@ from ._train import TrainConfig, TrainResult, resolve_batch_size, split_validati
 
 __all__ = [
     "BatchedMember",
-    "MemberOutcome",
     "BatchedTrainer",
+    "MemberOutcome",
     "NotBatchableError",
     "network_signature",
-    "train_unbatched",
     "score_rows",
+    "train_unbatched",
 ]
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
@@ -130,7 +131,9 @@ def _program(module: nn.Module, prefix: str = "") -> list[tuple]:
     """Forward-order list of ops: ("linear", name, in, out, bias), ("orth", name, k, d, map,
     has_base), ("act", kind, slope)."""
     if isinstance(module, EncoderDecoder):
-        return _program(module.encoder, prefix + "encoder.") + _program(module.decoder, prefix + "decoder.")
+        return _program(module.encoder, prefix + "encoder.") + _program(
+            module.decoder, prefix + "decoder."
+        )
     if isinstance(module, nn.Sequential):
         ops: list[tuple] = []
         for name, child in module.named_children():
@@ -149,7 +152,16 @@ def _program(module: nn.Module, prefix: str = "") -> list[tuple]:
     if isinstance(module, nn.Linear):
         if parametrize.is_parametrized(module):
             raise NotBatchableError("parametrized Linear layers other than OrthonormalProjection")
-        return [("linear", prefix, module.in_features, module.out_features, module.bias is not None, True)]
+        return [
+            (
+                "linear",
+                prefix,
+                module.in_features,
+                module.out_features,
+                module.bias is not None,
+                True,
+            )
+        ]
     op = _activation_op(module)
     if op is not None:
         return [op]
@@ -217,7 +229,9 @@ def score_rows(module: nn.Module, X: np.ndarray, Y: np.ndarray, rows, *, device,
 
 
 # --------------------------------------------------------------------------- unbatched
-def train_unbatched(member: BatchedMember, X: np.ndarray, Y: np.ndarray, *, device, dtype, keep_state=False):
+def train_unbatched(
+    member: BatchedMember, X: np.ndarray, Y: np.ndarray, *, device, dtype, keep_state=False
+):
     """Train one member with :func:`train_module` (the reference the batched trainer matches)."""
     import warnings
 
@@ -229,15 +243,32 @@ def train_unbatched(member: BatchedMember, X: np.ndarray, Y: np.ndarray, *, devi
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            result = train_module(module, X[rows], Y[rows], member.config, seed=member.seed, device=device, dtype=dtype)
+            result = train_module(
+                module,
+                X[rows],
+                Y[rows],
+                member.config,
+                seed=member.seed,
+                device=device,
+                dtype=dtype,
+            )
     except FloatingPointError as exc:
-        return MemberOutcome(0, member.tag, "failed", TrainResult(), error=str(exc), fit_time=time.perf_counter() - t0)
+        return MemberOutcome(
+            0,
+            member.tag,
+            "failed",
+            TrainResult(),
+            error=str(exc),
+            fit_time=time.perf_counter() - t0,
+        )
     fit_time = time.perf_counter() - t0
     score = math.nan
     if member.eval_rows is not None and len(member.eval_rows):
         score = score_rows(module, X, Y, member.eval_rows, device=device, dtype=dtype)
     state = {k: v.detach().clone() for k, v in module.state_dict().items()} if keep_state else None
-    return MemberOutcome(0, member.tag, "ok", result, eval_score=score, fit_time=fit_time, state=state)
+    return MemberOutcome(
+        0, member.tag, "ok", result, eval_score=score, fit_time=fit_time, state=state
+    )
 
 
 # --------------------------------------------------------------------------- batched
@@ -245,8 +276,20 @@ class _Slot:
     """Per-member bookkeeping (host side)."""
 
     __slots__ = (
-        "index", "tag", "rng", "tr_rows", "va_rows", "eval_rows", "config", "bs", "result",
-        "best_loss", "best_score", "no_improve", "fit_time", "state",
+        "best_loss",
+        "best_score",
+        "bs",
+        "config",
+        "eval_rows",
+        "fit_time",
+        "index",
+        "no_improve",
+        "result",
+        "rng",
+        "state",
+        "tag",
+        "tr_rows",
+        "va_rows",
     )
 
 
@@ -269,8 +312,19 @@ class BatchedTrainer:
 
     Examples
     --------
-    >>> trainer = BatchedTrainer(members, X, Y, device=torch.device("cpu"), dtype=torch.float32)
-    >>> outcomes = trainer.run()            # doctest: +SKIP
+    >>> import numpy as np, torch
+    >>> from xslatent.nn._modules import init_linear_layers, make_mlp
+    >>> from xslatent.nn._train import TrainConfig
+    >>> X = np.random.default_rng(0).normal(size=(60, 3)); Y = np.sin(X)
+    >>> def net(seed):
+    ...     m = make_mlp(3, (8,), 3)
+    ...     init_linear_layers(m, torch.Generator().manual_seed(seed))
+    ...     return m
+    >>> members = [BatchedMember(net(s), np.arange(40), TrainConfig(learning_rate_init=lr, max_iter=5),
+    ...                          seed=s, eval_rows=np.arange(40, 60)) for s, lr in [(0, 1e-3), (1, 1e-2)]]
+    >>> outcomes = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float32).run()
+    >>> [o.result.n_iter for o in outcomes]
+    [5, 5]
     """
 
     def __init__(
@@ -338,7 +392,9 @@ class BatchedTrainer:
                 self.l2_index.append(wi)
                 bi = None
                 if has_bias:
-                    b = torch.stack([st[name + "bias"][None, :] for st in states]).to(self.device, dtype)
+                    b = torch.stack([st[name + "bias"][None, :] for st in states]).to(
+                        self.device, dtype
+                    )
                     bi = self._add_param(b.contiguous(), name + "bias", "row")
                 self.op_params.append((wi, bi))
             elif op[0] == "orth":
@@ -419,7 +475,9 @@ class BatchedTrainer:
                     h = torch.tanh(h)
         return h
 
-    def _predict_rows(self, params, rows_list: list[np.ndarray], members: list[int]) -> list[np.ndarray]:
+    def _predict_rows(
+        self, params, rows_list: list[np.ndarray], members: list[int]
+    ) -> list[np.ndarray]:
         """Predictions (float64 numpy) of the given stack members on their own rows."""
         if not members:
             return []
@@ -460,8 +518,12 @@ class BatchedTrainer:
         t = np.maximum(self.steps, 1).astype(np.float64)
         bc1 = 1.0 - _BETA1**t
         bc2 = 1.0 - _BETA2**t
-        neg_step = torch.as_tensor(-(self._lr / bc1), dtype=self.dtype, device=self.device).view(self._shape)
-        bc2_sqrt = torch.as_tensor(np.sqrt(bc2), dtype=self.dtype, device=self.device).view(self._shape)
+        neg_step = torch.as_tensor(-(self._lr / bc1), dtype=self.dtype, device=self.device).view(
+            self._shape
+        )
+        bc2_sqrt = torch.as_tensor(np.sqrt(bc2), dtype=self.dtype, device=self.device).view(
+            self._shape
+        )
         idle = None if all_active else torch.as_tensor(np.flatnonzero(~active), device=self.device)
         with torch.no_grad():
             for p, g, m, v in zip(self.params, grads, self.m, self.v):
@@ -504,7 +566,11 @@ class BatchedTrainer:
                 if c:
                     idx[j, :c] = o[step * bs[j] : step * bs[j] + c]
                     mask[j, :c] = True
-            yield torch.as_tensor(idx, device=self.device), torch.as_tensor(mask, device=self.device), cnt
+            yield (
+                torch.as_tensor(idx, device=self.device),
+                torch.as_tensor(mask, device=self.device),
+                cnt,
+            )
 
     def _train_epoch(self) -> np.ndarray:
         """One epoch for every member; returns the epoch-mean training losses (float64)."""
@@ -544,8 +610,12 @@ class BatchedTrainer:
                         grads[i] = grads[i] + coef * W
                     loss = loss + 0.5 * self._alpha * l2 / cnt_t
                 self._adam(grads, active)
-                total += loss.double() * torch.as_tensor(cnt, dtype=torch.float64, device=self.device)
-        ntr = torch.as_tensor([s.tr_rows.shape[0] for s in self.slots], dtype=torch.float64, device=self.device)
+                total += loss.double() * torch.as_tensor(
+                    cnt, dtype=torch.float64, device=self.device
+                )
+        ntr = torch.as_tensor(
+            [s.tr_rows.shape[0] for s in self.slots], dtype=torch.float64, device=self.device
+        )
         return (total / ntr).cpu().numpy()
 
     # -- public ----------------------------------------------------------------------------
@@ -574,8 +644,11 @@ class BatchedTrainer:
             for j, s in enumerate(self.slots):
                 loss, cfg, res = float(losses[j]), s.config, s.result
                 if not math.isfinite(loss):
-                    done.append((j, "failed", f"Training diverged at epoch {self.epoch} (loss {loss}); "
-                                 f"lower 'learning_rate_init' (now {cfg.learning_rate_init})."))
+                    err = (
+                        f"Training diverged at epoch {self.epoch} (loss {loss}); "
+                        f"lower 'learning_rate_init' (now {cfg.learning_rate_init})."
+                    )
+                    done.append((j, "failed", err))
                     continue
                 res.loss_curve.append(loss)
                 res.n_iter = self.epoch
@@ -622,27 +695,41 @@ class BatchedTrainer:
         """``(member index, eval-rows R2)`` of every running member at its current best
         weights (for pruning decisions)."""
         members = [j for j, s in enumerate(self.slots) if s.eval_rows is not None]
-        scores = self._scores(self._final_params(), [self.slots[j].eval_rows for j in members], members)
+        scores = self._scores(
+            self._final_params(), [self.slots[j].eval_rows for j in members], members
+        )
         return [(self.slots[j].index, sc) for j, sc in zip(members, scores)]
 
     def prune(self, indices) -> list[MemberOutcome]:
         """Stop the running members with these (original) indices; status ``"pruned"``."""
-        wanted = set(int(i) for i in indices)
+        wanted = {int(i) for i in indices}
         done = [(j, "pruned", None) for j, s in enumerate(self.slots) if s.index in wanted]
         return self._finish(done) if done else []
 
     def _finish(self, done: list[tuple[int, str, str | None]]) -> list[MemberOutcome]:
         final = self._final_params()
         ok = [j for j, status, _ in done if status != "failed"]
-        scored = [j for j in ok if self.slots[j].eval_rows is not None and len(self.slots[j].eval_rows)]
-        scores = dict(zip(scored, self._scores(final, [self.slots[j].eval_rows for j in scored], scored)))
+        scored = [
+            j for j in ok if self.slots[j].eval_rows is not None and len(self.slots[j].eval_rows)
+        ]
+        scores = dict(
+            zip(scored, self._scores(final, [self.slots[j].eval_rows for j in scored], scored))
+        )
         outs = []
         for j, status, err in done:
             s = self.slots[j]
-            state = self._member_state(j, final) if (self.keep_states and status != "failed") else None
+            state = (
+                self._member_state(j, final) if (self.keep_states and status != "failed") else None
+            )
             out = MemberOutcome(
-                s.index, s.tag, status, s.result, eval_score=scores.get(j, math.nan), error=err,
-                fit_time=s.fit_time, state=state,
+                s.index,
+                s.tag,
+                status,
+                s.result,
+                eval_score=scores.get(j, math.nan),
+                error=err,
+                fit_time=s.fit_time,
+                state=state,
             )
             outs.append(out)
         # compact the stack

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 from pathlib import Path
 
 from .._validation import Interval, Options, validate_params

@@ -14,11 +14,11 @@ from ._store import ResultStore
 
 __all__ = [
     "RandomizedSearch",
-    "SearchSpace",
-    "SuccessiveHalving",
     "ResultStore",
     "ResultsTable",
-    "load_preset",
-    "list_presets",
+    "SearchSpace",
+    "SuccessiveHalving",
     "candidate_seed",
+    "list_presets",
+    "load_preset",
 ]

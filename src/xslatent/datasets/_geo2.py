@@ -1,0 +1,31 @@
+"""The bundled amorphous-GeO2 Ge Kβ dataset (see :mod:`xslatent.simulate.geo2`)."""
+
+from __future__ import annotations
+
+from ..data import Dataset
+from ._bundled import bundled_path
+
+__all__ = ["load_geo2"]
+
+_HOW = ("Generate it with `xslatent simulate geo2 --out datasets/geo2` and assemble it into "
+        "src/xslatent/datasets/data/geo2.h5.")
+
+
+def load_geo2(*, return_X_y: bool = False):
+    """Ge-centred local structures of amorphous GeO2 at 11 pressures with Kβ moments.
+
+    ``X``: local Coulomb matrix (Ge + 16 nearest neighbours, 153 numbers); ``Y``: mean,
+    std, skewness and excess kurtosis of the Kβ'' and Kβ2 lines; ``groups``: nominal
+    pressure (GPa); metadata: coordination number, neighbour distances and species,
+    cluster diagnostics.
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+
+    Returns
+    -------
+    Dataset or (ndarray, ndarray)
+    """
+    data = Dataset.load(bundled_path("geo2.h5", how_to_make=_HOW))
+    return (data.X, data.Y) if return_X_y else data

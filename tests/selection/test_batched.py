@@ -1,0 +1,127 @@
+"""Batched training equals train_module member by member (float64)."""
+
+import numpy as np
+import pytest
+import torch
+
+from xslatent import EDNN, NNCA, MLPEmulator
+from xslatent.nn._batched import (
+    BatchedMember,
+    BatchedTrainer,
+    NotBatchableError,
+    network_signature,
+    train_unbatched,
+)
+from xslatent.nn._train import TrainConfig
+from xslatent.selection._backend import build_module
+
+ESTIMATORS = {
+    "mlp": MLPEmulator((7, 5), dtype="float64"),
+    "ednn": EDNN(2, encoder_layer_sizes=(6,), decoder_layer_sizes=(5, 4), dtype="float64"),
+    "ednn-lrelu": EDNN(
+        2,
+        encoder_layer_sizes=(4, 4),
+        decoder_layer_sizes=(6,),
+        activation="leaky_relu",
+        dtype="float64",
+    ),
+    "nnca": NNCA(2, decoder_layer_sizes=(8,), dtype="float64"),  # Householder map
+    "nnca-square": NNCA(4, decoder_layer_sizes=(8,), dtype="float64"),  # matrix-exp map
+}
+
+
+def _members(est, X, Y, early, rng):
+    n = X.shape[0]
+    out = []
+    for g in range(4):
+        # unequal row counts -> ragged last minibatches; different stopping rules per member
+        rows = np.sort(rng.choice(n, size=100 + g % 2, replace=False))
+        cfg = TrainConfig(
+            alpha=[0.0, 1e-3, 1e-2, 1e-4][g],
+            learning_rate_init=[1e-2, 3e-3, 2e-2, 5e-3][g],
+            batch_size=[16, 16, 20, 16][g],
+            max_iter=[15, 25, 20, 25][g],
+            early_stopping=early,
+            n_iter_no_change=[3, 5, 2, 6][g],
+            tol=[1e-4, 1e-4, 1e-3, 1e-5][g],
+        )
+        seed = 10 + g
+        eval_rows = np.setdiff1d(np.arange(n), rows)
+        out.append(
+            BatchedMember(
+                build_module(est, seed, X.shape[1], Y.shape[1]), rows, cfg, seed, eval_rows, tag=g
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("early", [False, True], ids=["loss-rule", "early-stopping"])
+@pytest.mark.parametrize("kind", list(ESTIMATORS))
+def test_batched_equals_train_module(kind, early, data):
+    X, Y = data
+    members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1))
+    trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
+    outs = {o.tag: o for o in trainer.run()}
+    assert trainer.n_alive == 0 and len(outs) == len(members)
+    n_iters = set()
+    for m in members:
+        ref = train_unbatched(m, X, Y, device="cpu", dtype=torch.float64, keep_state=True)
+        got = outs[m.tag]
+        assert got.status == ref.status == "ok"
+        assert got.result.n_iter == ref.result.n_iter
+        assert got.result.best_epoch == ref.result.best_epoch
+        assert got.result.converged == ref.result.converged
+        np.testing.assert_allclose(
+            got.result.loss_curve, ref.result.loss_curve, rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            got.result.validation_scores, ref.result.validation_scores, rtol=1e-9, atol=1e-11
+        )
+        assert set(got.state) == set(ref.state)
+        for k in ref.state:
+            np.testing.assert_allclose(
+                got.state[k].numpy(), ref.state[k].numpy(), rtol=1e-8, atol=1e-10, err_msg=k
+            )
+        assert got.eval_score == pytest.approx(ref.eval_score, rel=1e-9, abs=1e-11)
+        n_iters.add(got.result.n_iter)
+    # members stopped at different epochs, so the stack was compacted on the way
+    assert len(n_iters) > 1
+
+
+def test_rung_pause_and_prune(data):
+    X, Y = data
+    members = _members(ESTIMATORS["mlp"], X, Y, False, np.random.default_rng(2))
+    trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
+    assert trainer.run(until_epoch=5) == []
+    assert trainer.epoch == 5 and trainer.n_alive == 4
+    scores = dict(trainer.current_scores())
+    pruned = trainer.prune([1, 3])
+    assert [o.status for o in pruned] == ["pruned", "pruned"]
+    assert pruned[0].eval_score == pytest.approx(scores[1])
+    assert pruned[0].result.n_iter == 5
+    rest = {o.tag: o for o in trainer.run()}
+    assert set(rest) == {0, 2}
+    # survivors are unaffected by pausing and pruning
+    ref = train_unbatched(members[2], X, Y, device="cpu", dtype=torch.float64, keep_state=True)
+    np.testing.assert_allclose(rest[2].result.loss_curve, ref.result.loss_curve, rtol=1e-9)
+
+
+def test_divergence_fails_only_that_member(data):
+    X, Y = data
+    members = _members(ESTIMATORS["mlp"], X, Y, False, np.random.default_rng(3))
+    with torch.no_grad():
+        members[1].module[0].weight.mul_(1e200)  # squared residuals overflow: loss is inf
+    outs = {
+        o.tag: o for o in BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64).run()
+    }
+    assert outs[1].status == "failed" and "diverged" in outs[1].error
+    assert all(outs[g].status == "ok" for g in (0, 2, 3))
+
+
+def test_signatures_and_unsupported_layers():
+    a = build_module(MLPEmulator((8, 8)), 0, 3, 5)
+    b = build_module(MLPEmulator((8, 8)), 1, 3, 5)
+    c = build_module(MLPEmulator((8, 4)), 0, 3, 5)
+    assert network_signature(a) == network_signature(b) != network_signature(c)
+    with pytest.raises(NotBatchableError):
+        network_signature(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout()))

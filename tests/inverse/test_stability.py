@@ -117,3 +117,20 @@ def test_pipeline_writes_outputs(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     assert "data:image/png;base64" in (tmp_path / "inverse_stability.html").read_text()
     assert set(summary[1]["cond"]) == {"enc1", "enc2", "bottleneck", "dec1", "dec2", "output"}
+
+
+def test_pipeline_with_search_uses_square_lrelu_grid(tmp_path):
+    from xslatent.pipeline.inverse_stability import run_inverse_stability
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((200, 3))
+    Y = np.c_[np.tanh(X[:, 0] + X[:, 1]), np.cos(X[:, 2]), X[:, 0] * X[:, 1], X[:, 2]]
+    summary = run_inverse_stability(Dataset(X, Y, name="toy"), tmp_path, n_components=(1,), max_iter=5,
+                                    noise_levels=(0.0,), n_search=2, cv=2, preset="h2o-ednn-square-lrelu")
+    enc, dec = summary[1]["depths"]
+    assert 1 <= enc <= 5 and 1 <= dec <= 5
+    # every hidden matrix is square: encoder width = 3 inputs, decoder width = 4 outputs
+    shapes = [tuple(int(v) for v in r.split(",")[3].split("x")) for r in
+              (tmp_path / "singular_values.csv").read_text().splitlines()[1:]]
+    assert shapes[:enc] == [(3, 3)] * enc and shapes[enc] == (1, 3)
+    assert shapes[-1] == (4, 4)

@@ -17,6 +17,10 @@ def add_parser(subparsers):
     p.add_argument("--decoder-depth", type=int, default=2)
     p.add_argument("--noise", type=float, nargs="+", default=[0.0, 1e-4, 1e-3, 1e-2])
     p.add_argument("--max-iter", type=int, default=300)
+    p.add_argument("--search", type=int, default=0, metavar="N",
+                   help="choose the network by a randomized search of N candidates (0: use the depths given)")
+    p.add_argument("--preset", default="h2o-ednn-square-lrelu",
+                   help="search space for --search (h2o-ednn-square-lrelu, geo2-ednn-square-lrelu)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     return p
@@ -26,11 +30,20 @@ def run(args) -> int:
     from ..data import Dataset
     from ..pipeline.inverse_stability import run_inverse_stability
 
-    data = Dataset.load(args.dataset)
+    if args.dataset.startswith("h2o:"):
+        from ..datasets import load_h2o
+
+        data = load_h2o(args.dataset.split(":", 1)[1])
+    elif args.dataset == "geo2":
+        from ..datasets import load_geo2
+
+        data = load_geo2()
+    else:
+        data = Dataset.load(args.dataset)
     summary = run_inverse_stability(
         data, args.out, n_components=tuple(args.n_components), encoder_depth=args.encoder_depth,
         decoder_depth=args.decoder_depth, noise_levels=tuple(args.noise), max_iter=args.max_iter,
-        random_state=args.seed, device=args.device,
+        random_state=args.seed, device=args.device, n_search=args.search, preset=args.preset,
     )
     for k, s in summary.items():
         p = s["predicted"]

@@ -53,6 +53,9 @@ def run_inverse_stability(
     random_state=0,
     device="cpu",
     max_samples=2000,
+    n_search=0,
+    preset="h2o-ednn-square-lrelu",
+    cv=5,
     report=True,
 ) -> dict:
     """Run the analysis on ``data`` and write its outputs to ``out_dir``.
@@ -72,6 +75,13 @@ def run_inverse_stability(
     device : str
     max_samples : int
         Test rows used in the inversion (the largest errors are maxima over rows).
+    n_search : int, default=0
+        If positive, choose the network by a randomized search of this many candidates over
+        ``preset`` (the paper's square-matrix LReLU grid) with ``cv``-fold CV instead of using
+        the given depths and training settings.
+    preset : str
+        Search space for ``n_search`` (``h2o-ednn-square-lrelu``, ``geo2-ednn-square-lrelu``).
+    cv : int
     report : bool
         Write ``inverse_stability.html``.
 
@@ -95,11 +105,25 @@ def run_inverse_stability(
     for k in n_components:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = SquareLReLUEDNN(
-                k, encoder_depth=encoder_depth, decoder_depth=decoder_depth, max_iter=max_iter,
-                learning_rate_init=learning_rate_init, alpha=alpha, random_state=random_state,
-                device=device, dtype="float64", early_stopping=True,
-            ).fit(prep.Xtr, prep.Ytr)
+            if n_search > 0:
+                from ..decomposition import EDNN
+                from ..selection import RandomizedSearch
+
+                search = RandomizedSearch(
+                    EDNN(k, activation="leaky_relu", max_iter=max_iter, early_stopping=True, dtype="float64",
+                         random_state=random_state, device=device),
+                    preset, n_iter=n_search, cv=cv, random_state=random_state,
+                    store=out / f"search_k{k}.sqlite",
+                ).fit(prep.Xtr, prep.Ytr)
+                model = search.best_estimator_
+                depths = (len(model.encoder_layer_sizes), len(model.decoder_layer_sizes))
+            else:
+                model = SquareLReLUEDNN(
+                    k, encoder_depth=encoder_depth, decoder_depth=decoder_depth, max_iter=max_iter,
+                    learning_rate_init=learning_rate_init, alpha=alpha, random_state=random_state,
+                    device=device, dtype="float64", early_stopping=True,
+                ).fit(prep.Xtr, prep.Ytr)
+                depths = (encoder_depth, decoder_depth)
         r2 = model.score(prep.Xte, prep.Yte)
         results = []
         for mode in ("predicted", "exact"):
@@ -118,6 +142,7 @@ def run_inverse_stability(
         exact0 = next(r for r in results if r.mode == "exact" and r.noise == 0)
         summary[k] = {
             "test_r2": float(r2),
+            "depths": depths,
             "predicted": summarize_buildup(pred0),
             "exact_per_layer": {lab: float(e) for lab, e in zip(exact0.labels, exact0.max_abs_error)},
             "cond": {d["layer"]: d["cond"] for d in diags},
@@ -127,7 +152,7 @@ def run_inverse_stability(
         plot_layer_errors([r for r in results if r.mode == "exact"], ax=axes[1], title=f"(b) from exact activations, k={k}")
         fig.tight_layout()
         fig.savefig(out / f"layer_errors_k{k}.png", dpi=120)
-        body = [f"<p>Square LReLU EDNN, encoder depth {encoder_depth}, decoder depth {decoder_depth}, "
+        body = [f"<p>Square LReLU EDNN, encoder depth {depths[0]}, decoder depth {depths[1]}, "
                 f"bottleneck {k}; test R2 = {r2:.4f}. Going backwards from the predicted output the error "
                 f"grows most at <b>{summary[k]['predicted']['worst_layer']}</b> "
                 f"(×{summary[k]['predicted']['growth']:.3g}); input-layer error "

@@ -27,19 +27,10 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from ..data import Dataset
+    from ..datasets import load_dataset
     from ..pipeline.inverse_stability import run_inverse_stability
 
-    if args.dataset.startswith("h2o:"):
-        from ..datasets import load_h2o
-
-        data = load_h2o(args.dataset.split(":", 1)[1])
-    elif args.dataset == "geo2":
-        from ..datasets import load_geo2
-
-        data = load_geo2()
-    else:
-        data = Dataset.load(args.dataset)
+    data = load_dataset(args.dataset)
     summary = run_inverse_stability(
         data, args.out, n_components=tuple(args.n_components), encoder_depth=args.encoder_depth,
         decoder_depth=args.decoder_depth, noise_levels=tuple(args.noise), max_iter=args.max_iter,

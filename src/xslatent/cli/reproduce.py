@@ -46,7 +46,7 @@ def run(args) -> int:
             return 2
         reproduce_geo2(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client)
         return 0
-    from ..data import Dataset
+    from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset
 
     cfg = read_config(args.config)
@@ -56,5 +56,5 @@ def run(args) -> int:
         cfg["seed"] = args.seed
     if args.device:
         cfg["device"] = args.device
-    reproduce_dataset(Dataset.load(args.target), args.out, cfg, client=client)
+    reproduce_dataset(load_dataset(args.target), args.out, cfg, client=client)
     return 0

@@ -5,7 +5,7 @@ are relative to the config file. Schema (only ``data.path``, ``estimator.kind`` 
 ``search.preset`` / ``search.space`` are required)::
 
     [data]
-    path = "h2o_xes.h5"          # Dataset HDF5 file (xslatent.data.Dataset.save)
+    path = "h2o_xes.h5"          # Dataset HDF5 file, or a bundled set: h2o:xes, h2o:xas, h2o:xps, geo2
     targets = "xes_*"            # optional: target columns (Dataset.select_targets)
     test_size = 0.2              # held-out share; the search sees only the train split
     split_seed = 0               # seed of the train/test split
@@ -146,7 +146,7 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
-    from ..data import Dataset
+    from ..datasets import load_dataset
     from ..exceptions import DataFormatError, InvalidParameterError
     from ..io import save_model
     from ..metrics import r2_score
@@ -157,7 +157,7 @@ def run(args) -> int:
         doc, base = load_config(args.config)
         data, est_cfg = doc["data"], doc["estimator"]
         search_cfg, out_cfg = doc.get("search", {}), doc.get("output", {})
-        ds = Dataset.load(base / data["path"])
+        ds = load_dataset(data["path"], base=base)
         if "targets" in data:
             ds = ds.select_targets(data["targets"])
         train, test = ds.train_test_split(

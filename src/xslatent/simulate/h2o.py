@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import logging
 import math
 import os
@@ -55,7 +54,8 @@ import numpy as np
 
 from .._validation import Interval, validate_params
 from ..exceptions import DataFormatError
-from ._runner import ChunkError, ItemError, RunReport, chunk_path, is_complete, run_chunks
+from ..datasets._bundled import sha256sum
+from ._runner import ChunkError, ItemError, RunReport, chunk_path, is_complete, package_versions, run_chunks
 
 __all__ = [
     "DEFAULT_TEMPERATURE",
@@ -650,17 +650,7 @@ class GenerateReport(NamedTuple):
 
 
 def _versions() -> dict:
-    import importlib.metadata as md
-
-    from .. import __version__
-
-    out = {"xslatent_version": __version__}
-    for dist in ("pyscf", "tblite", "ase", "numpy", "scipy", "h5py"):
-        try:
-            out[f"{dist}_version"] = md.version(dist)
-        except md.PackageNotFoundError:  # pragma: no cover
-            out[f"{dist}_version"] = "unknown"
-    return out
+    return package_versions("pyscf", "tblite", "ase", "numpy", "scipy", "h5py")
 
 
 def _md_params(seed, temperature, timestep_fs, equilibration_fs, frame_interval_fs, frames_per_trajectory) -> dict:
@@ -1078,11 +1068,7 @@ def assemble(
             "core spin-orbital (spectrum in 1/eV)"
         )
     os.replace(tmp, out_path)
-    digest = hashlib.sha256()
-    with open(out_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    sha = digest.hexdigest()
+    sha = sha256sum(out_path)
     logger.info("wrote %s: %d snapshots, %d excluded, sha256 %s", out_path, len(order), len(exc_idx), sha)
     if verbose:
         print(f"{sha}  {out_path}")

@@ -38,7 +38,9 @@ def run(args) -> int:
     )
     for k, s in summary.items():
         p = s["predicted"]
+        t = s["target"]
         print(f"k={k}: test R2 {s['test_r2']:.4f}; from the predicted output the error grows most at "
-              f"{p['worst_layer']} (x{p['growth']:.3g}), input error {p['input_error']:.3g}")
+              f"{p['worst_layer']} (x{p['growth']:.3g}), input error {p['input_error']:.3g}; from the "
+              f"test-set spectra most at {t['worst_layer']} (x{t['growth']:.3g}), input error {t['input_error']:.3g}")
     print(f"wrote {args.out}/inverse_stability.html")
     return 0

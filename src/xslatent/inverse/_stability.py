@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from torch import nn
 
 from .._validation import Interval, Options, RANDOM_STATE, check_array, check_is_fitted, validate_params

@@ -2,8 +2,8 @@
 
 Trains a leaky-ReLU EDNN with as many square weight matrices as possible
 (:class:`xslatent.inverse.SquareLReLUEDNN`, float64) on the train split, then on the test
-split inverts it layer by layer from (a) its own predictions and (b) the exact forward
-activations of each layer, each with several noise levels, and records the singular values
+split inverts it layer by layer from (a) its own predictions, (b) the test-set spectra and
+(c) the exact forward activations of each layer, each with several noise levels, and records the singular values
 of every weight matrix. Writes ``layer_errors.csv``, ``singular_values.csv``, two figures
 per bottleneck width and ``inverse_stability.html``.
 """
@@ -126,9 +126,9 @@ def run_inverse_stability(
                 depths = (encoder_depth, decoder_depth)
         r2 = model.score(prep.Xte, prep.Yte)
         results = []
-        for mode in ("predicted", "exact"):
+        for mode in ("predicted", "target", "exact"):
             for nz in noise_levels:
-                res = layerwise_inversion(model, Xte, mode=mode, noise=nz, random_state=random_state)
+                res = layerwise_inversion(model, Xte, mode=mode, Y=Yte, noise=nz, random_state=random_state)
                 results.append(res)
                 for i, (lab, e) in enumerate(zip(res.labels, res.max_abs_error)):
                     err_rows.append(dict(n_components=k, mode=mode, noise=nz, index=i, layer=lab, max_abs_error=float(e)))
@@ -140,16 +140,19 @@ def run_inverse_stability(
                                 singular_values=";".join(f"{v:.6g}" for v in s)))
         pred0 = next(r for r in results if r.mode == "predicted" and r.noise == 0)
         exact0 = next(r for r in results if r.mode == "exact" and r.noise == 0)
+        target0 = next(r for r in results if r.mode == "target" and r.noise == 0)
         summary[k] = {
             "test_r2": float(r2),
             "depths": depths,
             "predicted": summarize_buildup(pred0),
+            "target": summarize_buildup(target0),
             "exact_per_layer": {lab: float(e) for lab, e in zip(exact0.labels, exact0.max_abs_error)},
             "cond": {d["layer"]: d["cond"] for d in diags},
         }
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+        fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
         plot_layer_errors([r for r in results if r.mode == "predicted"], ax=axes[0], title=f"(a) from predicted output, k={k}")
-        plot_layer_errors([r for r in results if r.mode == "exact"], ax=axes[1], title=f"(b) from exact activations, k={k}")
+        plot_layer_errors([r for r in results if r.mode == "target"], ax=axes[1], title=f"(b) from test-set spectra, k={k}")
+        plot_layer_errors([r for r in results if r.mode == "exact"], ax=axes[2], title=f"(c) from exact activations, k={k}")
         fig.tight_layout()
         fig.savefig(out / f"layer_errors_k{k}.png", dpi=120)
         body = [f"<p>Square LReLU EDNN, encoder depth {depths[0]}, decoder depth {depths[1]}, "

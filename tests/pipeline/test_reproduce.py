@@ -106,3 +106,17 @@ def test_config_errors(tmp_path):
     bad.write_text('budget = "huge"\n')
     with pytest.raises(InvalidParameterError, match="'budget'.*Got 'huge'"):
         read_config(bad)
+
+
+def test_cli_info_on_dataset_and_model(tmp_path, capsys):
+    from xslatent.cli.main import main
+    from xslatent.io import save_model
+    from xslatent import MLPEmulator
+
+    d = _toy_h2o(40)["XES"]
+    d.save(tmp_path / "d.h5")
+    assert main(["info", str(tmp_path / "d.h5")]) == 0
+    assert "n_samples=40" in capsys.readouterr().out
+    save_model(MLPEmulator((4,), max_iter=2, random_state=0).fit(d.X, d.Y), tmp_path / "m")
+    assert main(["info", str(tmp_path / "m")]) == 0
+    assert "model MLPEmulator" in capsys.readouterr().out

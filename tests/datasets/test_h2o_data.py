@@ -60,3 +60,20 @@ def test_bundled_h2o_checksum():
     assert sha256sum(_data_dir() / "h2o.h5") == entry["sha256"]
     d = load_h2o("xes")
     assert len(d) == entry["n_snapshots"]
+
+
+def test_register_records_checksum_and_verify_refuses_changes(tmp_path):
+    import json
+
+    from xslatent.datasets._bundled import register, verify
+
+    src = tmp_path / "src.h5"
+    src.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(200)))
+    entry = register(src, "demo.h5", description="demo", data_dir=tmp_path / "data", n_snapshots=3)
+    assert entry["sha256"] == sha256sum(src) and entry["n_snapshots"] == 3
+    reg = json.loads((tmp_path / "data" / "registry.json").read_text())
+    assert reg["demo.h5"]["bytes"] == src.stat().st_size
+    verify(tmp_path / "data" / "demo.h5", entry["sha256"])
+    (tmp_path / "data" / "demo.h5").write_bytes(b"changed")
+    with pytest.raises(DataFormatError, match="sha256"):
+        verify(tmp_path / "data" / "demo.h5", entry["sha256"])

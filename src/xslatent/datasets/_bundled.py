@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..exceptions import DataFormatError
 
-__all__ = ["bundled_path", "registry", "sha256sum", "verify"]
+__all__ = ["bundled_path", "registry", "register", "sha256sum", "verify"]
 
 
 def _data_dir() -> Path:
@@ -56,3 +56,27 @@ def bundled_path(name: str, *, how_to_make: str = "") -> Path:
         )
     verify(path, entry["sha256"])
     return path
+
+
+def register(source, name: str, *, description: str, data_dir=None, **info) -> dict:
+    """Copy ``source`` into the package's data directory as ``name`` and record its checksum.
+
+    Used once per release after a dataset has been generated and assembled; ``info`` (e.g.
+    ``n_snapshots``) is stored in the registry entry. Both writes are atomic.
+    """
+    import os
+    import shutil
+
+    data_dir = Path(data_dir) if data_dir is not None else _data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / name
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    reg_path = data_dir / "registry.json"
+    reg = json.loads(reg_path.read_text()) if reg_path.is_file() else {}
+    reg[name] = {"sha256": sha256sum(target), "description": description, "bytes": target.stat().st_size, **info}
+    tmp = reg_path.with_name("registry.json.tmp")
+    tmp.write_text(json.dumps(reg, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, reg_path)
+    return reg[name]

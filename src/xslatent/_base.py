@@ -27,6 +27,14 @@ from .nn._modules import init_linear_layers
 __all__ = ["TorchNetworkEstimator", "CoveredVarianceScoreMixin", "TRAINING_CONSTRAINTS", "PREDICT_CHUNK"]
 
 
+def multi_output_tags(tags):
+    """scikit-learn tags of an estimator that needs a 2-D target ``Y``."""
+    tags.target_tags.required = True
+    tags.target_tags.multi_output = True
+    tags.target_tags.single_output = False
+    return tags
+
+
 class CoveredVarianceScoreMixin:
     """``score`` = generalized covered variance, not scikit-learn's per-channel average.
 
@@ -83,11 +91,7 @@ class TorchNetworkEstimator(BaseEstimator):
     _fitted_array_attrs: tuple = ()
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        return tags
+        return multi_output_tags(super().__sklearn_tags__())
 
     # -- helpers -------------------------------------------------------------------------
     def _validate_params(self) -> None:

@@ -21,6 +21,7 @@ from .._validation import (
     resolve_device,
     validate_params,
 )
+from .._base import multi_output_tags
 from ..exceptions import InvalidParameterError
 from ..metrics import r2_score
 from ._latent import ExpansionMixin, LatentInversionMixin
@@ -134,11 +135,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         self.verbose = verbose
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        return tags
+        return multi_output_tags(super().__sklearn_tags__())
 
     # -- frozen emulator -----------------------------------------------------------------
     def _frozen(self, device):
@@ -351,12 +348,6 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
     def _decode_latent(self, T):
         V = torch.as_tensor(self.components_[: T.shape[1]], dtype=T.dtype, device=T.device)
         return self.emulator_.torch_forward(T @ V)
-
-    def fit_transform(self, X, Y=None, **fit_params):
-        """Fit, then return the scores of ``X``."""
-        if Y is None:
-            raise InvalidParameterError("The 'Y' argument of ECA.fit_transform must be the target array. Got None instead.")
-        return self.fit(X, Y).transform(X)
 
     # -- model files ---------------------------------------------------------------------
     def _state_for_saving(self):

@@ -143,12 +143,3 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
 
     def _decode_latent(self, T):
         return self.module_.decoder(T)
-
-    def fit_transform(self, X, Y=None, **fit_params):
-        """Fit, then return the bottleneck values of ``X``."""
-        if Y is None:
-            raise InvalidParameterError(
-                f"The 'Y' argument of {type(self).__name__}.fit_transform must be the target "
-                f"array (the encoder is trained to predict it). Got None instead."
-            )
-        return self.fit(X, Y).transform(X)

@@ -187,6 +187,16 @@ class LatentInversionMixin:
             residuals=best_loss[rows, idx].detach().cpu().double().numpy(),
         )
 
+    def fit_transform(self, X, Y=None, **fit_params):
+        """Fit on ``X`` and targets ``Y`` (required: the latents are trained to predict it),
+        then return the latent values of ``X``."""
+        if Y is None:
+            raise InvalidParameterError(
+                f"The 'Y' argument of {type(self).__name__}.fit_transform must be the target "
+                f"array. Got None instead."
+            )
+        return self.fit(X, Y).transform(X)
+
     def _record_latent_range(self, T: np.ndarray) -> None:
         self.latent_min_ = np.asarray(T.min(axis=0), dtype=np.float64)
         self.latent_max_ = np.asarray(T.max(axis=0), dtype=np.float64)

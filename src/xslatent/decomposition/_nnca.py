@@ -176,11 +176,3 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
 
     def _decode_latent(self, T):
         return self.module_.decoder(T)
-
-    def fit_transform(self, X, Y=None, **fit_params):
-        """Fit, then return the scores of ``X``."""
-        if Y is None:
-            raise InvalidParameterError(
-                "The 'Y' argument of NNCA.fit_transform must be the target array. Got None instead."
-            )
-        return self.fit(X, Y).transform(X)

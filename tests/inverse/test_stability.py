@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -134,3 +136,21 @@ def test_pipeline_with_search_uses_square_lrelu_grid(tmp_path):
               (tmp_path / "singular_values.csv").read_text().splitlines()[1:]]
     assert shapes[:enc] == [(3, 3)] * enc and shapes[enc] == (1, 3)
     assert shapes[-1] == (4, 4)
+
+
+def test_cli_prints_per_layer_table(tmp_path, capsys):
+    from xslatent.cli.main import main
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((200, 3))
+    Y = np.c_[np.tanh(X[:, 0] + X[:, 1]), np.cos(X[:, 2]), X[:, 0] * X[:, 1]]
+    Dataset(X, Y, name="toy").save(tmp_path / "toy.h5")
+    assert main(["inverse-stability", str(tmp_path / "toy.h5"), "--out", str(tmp_path / "out"),
+                 "--max-iter", "5", "--noise", "0"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "inverse_stability.json").read_text())["1"]
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  ")}
+    assert list(rows)[1:] == ["input", "enc1", "enc2", "bottleneck", "dec1", "dec2", "output"]
+    # the printed numbers are the ones in the JSON summary
+    assert float(rows["bottleneck"][0]) == pytest.approx(summary["predicted"]["per_layer"]["bottleneck"], rel=1e-2)
+    assert float(rows["enc1"][3]) == pytest.approx(summary["cond"]["enc1"], rel=1e-2)

@@ -42,5 +42,10 @@ def run(args) -> int:
         print(f"k={k}: test R2 {s['test_r2']:.4f}; from the predicted output the error grows most at "
               f"{p['worst_layer']} (x{p['growth']:.3g}), input error {p['input_error']:.3g}; from the "
               f"test-set spectra most at {t['worst_layer']} (x{t['growth']:.3g}), input error {t['input_error']:.3g}")
+        layers = list(s["exact_per_layer"])
+        print(f"  {'layer':<12}{'predicted':>12}{'test spectra':>14}{'exact':>12}{'cond':>12}")
+        for lab in layers:
+            print(f"  {lab:<12}{s['predicted']['per_layer'][lab]:>12.3g}{s['target']['per_layer'][lab]:>14.3g}"
+                  f"{s['exact_per_layer'][lab]:>12.3g}{s['cond'].get(lab, float('nan')):>12.3g}")
     print(f"wrote {args.out}/inverse_stability.html")
     return 0

@@ -50,7 +50,9 @@ BUDGETS = {
     # ≤ 10 minutes for the three H2O spectra on 2 CPU cores
     "quick": Budget("quick", {"emulator": 3, "ednn": 2, "nnca": 2}, cv=3, max_iter=120,
                     n_iter_no_change=10, eca_restarts=4),
-    "standard": Budget("standard", {"emulator": 24, "ednn": 16, "nnca": 16}, cv=5, max_iter=400,
+    # the acceptance run: 5-fold CV as in the paper, searches sized to fit one
+    # session (about an hour for the three H2O spectra on 2 CPU cores)
+    "standard": Budget("standard", {"emulator": 12, "ednn": 8, "nnca": 8}, cv=5, max_iter=300,
                        n_iter_no_change=20, eca_restarts=8),
     # the paper: 20 000 candidates per model type and spectrum (H2O)
     "paper": Budget("paper", {"emulator": 20000, "ednn": 20000, "nnca": 20000}, cv=5, max_iter=1000,

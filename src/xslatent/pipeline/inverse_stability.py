@@ -30,13 +30,14 @@ def summarize_buildup(result) -> dict:
     """Where the error grows most when going backwards from the output.
 
     Returns the label of the activation at which the error jumps most relative to the layer
-    after it, that growth factor, and the input-layer error.
+    after it, that growth factor, the input-layer error and the error per layer.
     """
     err = np.asarray(result.max_abs_error, dtype=float)
     floor = 1e-12  # round-off level of O(1) float64 activations
     growth = (err[:-1] + floor) / (err[1:] + floor)
     i = int(np.nanargmax(growth))
-    return {"worst_layer": result.labels[i], "growth": float(growth[i]), "input_error": float(err[0])}
+    return {"worst_layer": result.labels[i], "growth": float(growth[i]), "input_error": float(err[0]),
+            "per_layer": {lab: float(e) for lab, e in zip(result.labels, err)}}
 
 
 def run_inverse_stability(

@@ -530,14 +530,16 @@ def generate(
     md_attrs["pressures_gpa"] = np.asarray(pressures)
     md_attrs["runs_per_pressure"] = int(runs_per_pressure)
     logger.info("stage 1: %d melt-quench runs in %s", len(runs), out_dir / "geometries")
+    # Replica-major order: a partial (interrupted) run covers every pressure early.
+    order = sorted(range(len(runs)), key=lambda i: (runs[i][1], i))
     geo = run_chunks(
-        _md_chunk, range(len(runs)), out_dir / "geometries",
+        _md_chunk, order, out_dir / "geometries",
         kwargs=dict(runs=runs, seed=int(seed), n_snapshots=int(snapshots_per_run),
                     md=asdict(md), densities=densities, n_formula_units=int(n_formula_units)),
         n_workers=n_workers, client=client, name_format=_GEOMETRY_NAME,
         expected_attrs=md_attrs, desc="GeO2 melt-quench", progress=progress,
     )
-    done = [i for i in range(len(runs)) if i not in geo.failed]
+    done = [i for i in order if i not in geo.failed]
     if geo.failed:
         logger.error("MD failed for runs %s; their spectra are skipped", sorted(geo.failed))
     logger.info("stage 2: Kbeta spectra of %d runs in %s", len(done), out_dir / "chunks")

@@ -25,6 +25,16 @@ def spectral_deviation(emulator, X):
     return np.linalg.norm(Y - Y0, axis=1)
 
 
+def _ordered_bonds(x_scaler):
+    """Mask of standardized (angle, long, short) points with long O–H ≥ short O–H."""
+
+    def valid(P):
+        X = x_scaler.inverse_transform(P)
+        return X[:, 1] >= X[:, 2]
+
+    return valid
+
+
 def _figures(results, preps, datasets, sections, out):
     import matplotlib
 
@@ -41,15 +51,19 @@ def _figures(results, preps, datasets, sections, out):
     fig.savefig(out / "fig2_mean_spectra.png", dpi=120)
     sections.append(Section("Mean spectra and their spread (Fig. 2 analog)", [figure_html(fig)]))
 
-    body = []
+    body = ["<p>Slices through the training-set centre in standardized coordinates; the blank "
+            "part is where the 'long' O–H bond would be shorter than the 'short' one (no such "
+            "structure exists, so the networks' values there are extrapolation).</p>"]
     for res in results:
         names = [f"{n} (std)" for n in datasets[res.name].feature_names]
+        valid = _ordered_bonds(preps[res.name].x_scaler)
         ednn = res.models["ednn_k1"]
-        f1 = plot_slice_maps(lambda P: ednn.transform(P)[:, 0], names, title=f"{res.name}: EDNN k=1 bottleneck activation")
+        f1 = plot_slice_maps(lambda P: ednn.transform(P)[:, 0], names, valid=valid,
+                             title=f"{res.name}: EDNN k=1 bottleneck activation")
         f1.savefig(out / f"fig3_{res.name.lower()}_ednn_bottleneck.png", dpi=110)
         body.append(figure_html(f1))
         em = res.models["emulator"]
-        f2 = plot_slice_maps(lambda P: spectral_deviation(em, P), names, cmap="magma",
+        f2 = plot_slice_maps(lambda P: spectral_deviation(em, P), names, cmap="magma", valid=valid,
                              title=f"{res.name}: spectral deviation ‖ŷ(x) − ŷ(0)‖ (Eq. 4)")
         f2.savefig(out / f"fig3_{res.name.lower()}_deviation.png", dpi=110)
         body.append(figure_html(f2))

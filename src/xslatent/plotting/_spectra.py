@@ -54,10 +54,13 @@ def plot_basis_vectors(components: dict, feature_names, ax=None, title=None):
     return ax
 
 
-def plot_slice_maps(fn, axis_names, centre=None, extent=2.5, n=61, fig=None, title=None, cmap="viridis"):
+def plot_slice_maps(fn, axis_names, centre=None, extent=2.5, n=61, fig=None, title=None, cmap="viridis",
+                    valid=None):
     """Contour maps of a scalar field on three orthogonal slices through ``centre``.
 
-    ``fn`` maps (N, 3) standardized points to (N,) values. Returns the figure.
+    ``fn`` maps (N, 3) standardized points to (N,) values. ``valid``, if given, maps the same
+    points to a boolean mask; points where it is False (e.g. structures that cannot exist)
+    are left blank instead of showing the model's extrapolation. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -71,7 +74,9 @@ def plot_slice_maps(fn, axis_names, centre=None, extent=2.5, n=61, fig=None, tit
     for ax, (i, j, fixed) in zip(axes, pairs):
         P = np.tile(centre, (A.size, 1))
         P[:, i], P[:, j] = A.ravel(), B.ravel()
-        Z = np.asarray(fn(P)).reshape(A.shape)
+        Z = np.asarray(fn(P), dtype=float).reshape(A.shape)
+        if valid is not None:
+            Z = np.where(np.asarray(valid(P), dtype=bool).reshape(A.shape), Z, np.nan)
         cs = ax.contourf(A, B, Z, levels=15, cmap=cmap)
         ax.contour(A, B, Z, levels=15, colors="k", linewidths=0.3)
         fig.colorbar(cs, ax=ax, shrink=0.85)

@@ -25,6 +25,7 @@ from xslatent import Dataset
 from xslatent.emulator import MLPEmulator
 from xslatent.exceptions import ConvergenceWarning
 from xslatent.pipeline._common import prepare
+from xslatent.pipeline.geo2 import GAP_THRESHOLD_EV, pressure_mean_prediction
 
 
 def _r2(y, p, base):
@@ -34,21 +35,13 @@ def _r2(y, p, base):
     return 1 - sse.sum() / sst.sum(), 1 - sse / sst
 
 
-def _pressure_means(prep):
-    g_tr, g_te = prep.train.groups, prep.test.groups
-    out = np.zeros_like(prep.Yte)
-    for p in np.unique(g_te):
-        out[g_te == p] = prep.Ytr[g_tr == p].mean(axis=0)
-    return out
-
-
 def diagnose(path, *, seed=0, hidden=(256, 256), alpha=1e-4, max_iter=300, device="cpu"):
     from sklearn.linear_model import RidgeCV
 
     data = Dataset.load(path)
     prep = prepare(data, random_state=seed, y_scaling="feature")
     glob = np.zeros_like(prep.Yte)  # train mean in standardized units
-    pmean = _pressure_means(prep)
+    pmean = pressure_mean_prediction(prep)
     preds = {"pressure only": pmean}
     preds["ridge"] = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(prep.Xtr, prep.Ytr).predict(prep.Xte)
     with warnings.catch_warnings():
@@ -59,7 +52,7 @@ def diagnose(path, *, seed=0, hidden=(256, 256), alpha=1e-4, max_iter=300, devic
     report = {"file": str(path), "n_sites": len(data), "targets": list(data.target_names), "models": {}}
     gap = data.metadata.get("cluster_gap")
     if gap is not None:
-        report["fraction_gap_below_0.5eV"] = float(np.mean(np.asarray(gap) < 0.5))
+        report[f"fraction_gap_below_{GAP_THRESHOLD_EV}eV"] = float(np.mean(np.asarray(gap) < GAP_THRESHOLD_EV))
     for label, p in preds.items():
         overall, per = _r2(prep.Yte, p, glob)
         w_overall, w_per = _r2(prep.Yte, p, pmean)
@@ -70,8 +63,8 @@ def diagnose(path, *, seed=0, hidden=(256, 256), alpha=1e-4, max_iter=300, devic
 
 
 def _print(rep):
-    print(f"\n{rep['file']}: {rep['n_sites']} sites; gap < 0.5 eV: "
-          f"{100 * rep.get('fraction_gap_below_0.5eV', float('nan')):.1f} %")
+    print(f"\n{rep['file']}: {rep['n_sites']} sites; gap < {GAP_THRESHOLD_EV} eV: "
+          f"{100 * rep.get(f'fraction_gap_below_{GAP_THRESHOLD_EV}eV', float('nan')):.1f} %")
     names = [t.replace("kbeta2pp", "Kb''").replace("kbeta2", "Kb2").replace("excess_kurtosis", "kurt")
              .replace("skewness", "skew") for t in rep["targets"]]
     print(f"{'model':18s} {'R2':>7s} {'within':>7s} | " + " ".join(f"{n:>9s}" for n in names))

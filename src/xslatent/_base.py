@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -20,11 +22,12 @@ from ._validation import (
     resolve_device,
     validate_params,
 )
+from .exceptions import InvalidParameterError
 from .metrics import r2_score
 from .nn._train import DTYPES, TrainConfig, train_module
 from .nn._modules import init_linear_layers
 
-__all__ = ["TorchNetworkEstimator", "CoveredVarianceScoreMixin", "TRAINING_CONSTRAINTS", "PREDICT_CHUNK"]
+__all__ = ["TorchNetworkEstimator", "TrainingSetup", "CoveredVarianceScoreMixin", "TRAINING_CONSTRAINTS", "PREDICT_CHUNK"]
 
 
 def multi_output_tags(tags):
@@ -52,13 +55,25 @@ class CoveredVarianceScoreMixin:
             Not supported; present for scikit-learn compatibility.
         """
         if sample_weight is not None:
-            from .exceptions import InvalidParameterError
-
             raise InvalidParameterError(
                 f"The 'sample_weight' argument of {type(self).__name__}.score must be None. "
                 f"Got an array instead."
             )
         return r2_score(Y, self.predict(X))
+
+@dataclass
+class TrainingSetup:
+    """What :meth:`TorchNetworkEstimator.prepare_training` returns: validated data, the
+    initialised network and how to train it."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    module: torch.nn.Module
+    config: TrainConfig
+    seed: int
+    device: torch.device
+    dtype: torch.dtype
+
 
 #: rows per forward pass in ``predict`` (bounds memory on large inputs)
 PREDICT_CHUNK = 65536
@@ -113,13 +128,53 @@ class TorchNetworkEstimator(BaseEstimator):
     def _torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
 
-    def _fit_network(self, X, Y):
+    def build_network(self, n_features: int, n_outputs: int, seed: int) -> torch.nn.Module:
+        """The initialised network ``fit`` would train, on the estimator's device and dtype.
+
+        Linear layers are initialised by :func:`~xslatent.nn._modules.init_linear_layers`
+        from ``torch.Generator().manual_seed(seed)``. Package-internal: shared by ``fit`` and
+        the batched search.
+
+        Parameters
+        ----------
+        n_features, n_outputs : int
+            Input and output widths.
+        seed : int
+            Seed of the initial weights.
+
+        Returns
+        -------
+        torch.nn.Module
+        """
+        module = self._build_module(n_features, n_outputs)
+        init_linear_layers(module, torch.Generator().manual_seed(int(seed)))
+        return module.to(device=resolve_device(self.device, type(self).__name__), dtype=self._torch_dtype)
+
+    def prepare_training(self, X, Y) -> TrainingSetup:
+        """Validate parameters and data and build the initialised network, as ``fit`` does.
+
+        Package-internal: ``fit`` trains the result with
+        :func:`~xslatent.nn._train.train_module`, the batched search stacks it with other
+        candidates. Nothing is stored on the estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        Y : array-like of shape (n_samples, n_outputs)
+
+        Returns
+        -------
+        TrainingSetup
+
+        Raises
+        ------
+        InvalidParameterError
+            If a parameter or the data is not valid for this estimator.
+        """
         self._validate_params()
         owner = type(self).__name__
         X, Y = check_X_y(X, Y, owner=owner)
         if self.early_stopping and X.shape[0] < 3:
-            from .exceptions import InvalidParameterError
-
             raise InvalidParameterError(
                 f"The 'X' argument of {owner} must have at least 3 samples when early_stopping=True "
                 f"(a validation split is held out). Got {X.shape[0]} instead."
@@ -127,25 +182,27 @@ class TorchNetworkEstimator(BaseEstimator):
         self._check_shapes(X, Y)
         device = resolve_device(self.device, owner)
         seed = check_random_state_int(self.random_state)
-        generator = torch.Generator().manual_seed(seed)
-        module = self._build_module(X.shape[1], Y.shape[1])
-        init_linear_layers(module, generator)
-        module = module.to(device=device, dtype=self._torch_dtype)
+        module = self.build_network(X.shape[1], Y.shape[1], seed)
+        return TrainingSetup(X, Y, module, self._train_config(), seed, device, self._torch_dtype)
+
+    def _fit_network(self, X, Y):
+        setup = self.prepare_training(X, Y)
+        X, Y = setup.X, setup.Y
         result = train_module(
-            module,
+            setup.module,
             X,
             Y,
-            self._train_config(),
-            seed=seed,
-            device=device,
-            dtype=self._torch_dtype,
+            setup.config,
+            seed=setup.seed,
+            device=setup.device,
+            dtype=setup.dtype,
             progress=bool(self.verbose),
-            desc=owner,
+            desc=type(self).__name__,
         )
-        self.module_ = module
+        self.module_ = setup.module
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
-        self.seed_ = seed
+        self.seed_ = setup.seed
         self.loss_curve_ = list(result.loss_curve)
         self.validation_scores_ = list(result.validation_scores) if self.early_stopping else None
         self.n_iter_ = result.n_iter

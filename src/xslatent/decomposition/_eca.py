@@ -23,7 +23,8 @@ from .._validation import (
 )
 from .._base import multi_output_tags
 from ..exceptions import InvalidParameterError
-from ..metrics import r2_score
+from ..metrics import r2_score, r2_score_torch
+from ..nn._multistart import multistart_adam
 from ._latent import ExpansionMixin, LatentInversionMixin
 from ._nnca import sign_convention
 
@@ -202,7 +203,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         V = torch.zeros((0, d), dtype=torch.float64, device=device)
         self.n_iter_ = []
         for rank in range(int(self.n_components)):
-            v, steps = self._fit_rank(f, Xt, Yt, ss_tot, V, gen, rank)
+            v, steps = self._fit_rank(f, Xt, Yt, V, gen, rank)
             V = torch.cat([V, v[None, :]], dim=0)
             self.n_iter_.append(steps)
         # Final re-orthonormalisation in rank order (Gram–Schmidt via QR) and sign convention.
@@ -222,16 +223,13 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
             print("ECA cumulative R2 per rank:", np.round(self.r2_per_rank_, 4))
         return self
 
-    def _fit_rank(self, f, Xt, Yt, ss_tot, V, gen, rank):
+    def _fit_rank(self, f, Xt, Yt, V, gen, rank):
         d = Xt.shape[1]
         R = int(self.n_restarts)
         dtype = Xt.dtype
         Vd = V.to(dtype)
         base = Xt @ Vd.T @ Vd  # projection on the earlier vectors
-        U = torch.randn((R, d), generator=gen, dtype=torch.float64).to(device=Xt.device, dtype=dtype)
-        U.requires_grad_(True)
-        lr = float(self.learning_rate)
-        opt = torch.optim.Adam([U], lr=lr)
+        U0 = torch.randn((R, d), generator=gen, dtype=torch.float64).to(device=Xt.device, dtype=dtype)
         P = torch.eye(d, dtype=dtype, device=Xt.device) - Vd.T @ Vd
 
         def directions(Uc):
@@ -243,40 +241,17 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
             t = Xt @ v.T  # (n, R)
             Xp = base[None, :, :] + t.T[:, :, None] * v[:, None, :]  # (R, n, d)
             pred = f(Xp.reshape(-1, d)).reshape(R, Xt.shape[0], -1)
-            ss_res = ((pred - Yt[None]) ** 2).sum(dim=(1, 2))
-            return 1.0 - ss_res / ss_tot
+            return r2_score_torch(Yt, pred, constant_target="raise")
 
-        best_r2 = torch.full((R,), -float("inf"), dtype=dtype, device=Xt.device)
-        best_U = U.detach().clone()
-        best_overall = -float("inf")
-        no_improve = 0
-        n_drops = 0
-        steps = 0
-        for step in range(int(self.max_iter)):
-            r2 = r2_all(U)
-            with torch.no_grad():
-                better = r2 > best_r2
-                best_r2 = torch.where(better, r2, best_r2)
-                best_U = torch.where(better[:, None], U, best_U)
-            top = float(best_r2.max())
-            if top > best_overall + self.tol:
-                no_improve = 0
-            else:
-                no_improve += 1
-            best_overall = max(best_overall, top)
-            steps = step + 1
-            if no_improve >= self.n_iter_no_change:
-                if n_drops < 2:
-                    n_drops += 1
-                    lr /= 10.0
-                    for g in opt.param_groups:
-                        g["lr"] = lr
-                    no_improve = 0
-                else:
-                    break
-            opt.zero_grad(set_to_none=True)
-            (-r2.sum()).backward()
-            opt.step()
+        best_U, _, steps = multistart_adam(
+            lambda Uc: -r2_all(Uc),
+            U0,
+            learning_rate=float(self.learning_rate),
+            max_evals=int(self.max_iter),
+            tol=self.tol,
+            n_iter_no_change=int(self.n_iter_no_change),
+            n_lr_drops=2,
+        )
         with torch.no_grad():
             r2 = r2_all(best_U)
             i = int(torch.argmax(r2))

@@ -25,6 +25,7 @@ from .._validation import (
 )
 from ..exceptions import InvalidParameterError
 from ..nn._modules import frozen_parameters
+from ..nn._multistart import multistart_adam
 
 __all__ = ["LatentFit", "LatentInversionMixin"]
 
@@ -155,30 +156,18 @@ class LatentInversionMixin:
         cand_t = torch.as_tensor(cand, dtype=dtype, device=device)
         scale = torch.as_tensor(span, dtype=dtype, device=device)
         # Optimise in units of the training spread so one learning rate fits all components.
-        Z = ((cand_t[best] - torch.as_tensor(lo, dtype=dtype, device=device)) / scale).clone()
-        Z.requires_grad_(True)
+        Z0 = (cand_t[best] - torch.as_tensor(lo, dtype=dtype, device=device)) / scale
         offset = torch.as_tensor(lo, dtype=dtype, device=device)
         target = Yt[:, None, :]
-        opt = torch.optim.Adam([Z], lr=learning_rate)
 
         def per_row_loss(Zc):
             T = Zc * scale + offset
             P = self._decode_latent(T.reshape(-1, k)).reshape(T.shape[0], T.shape[1], -1)
             return ((P - target) ** 2).sum(-1)  # (n, s)
 
-        best_loss = torch.full(Z.shape[:2], float("inf"), dtype=dtype, device=device)
-        best_Z = Z.detach().clone()
-        for it in range(max_iter + 1):
-            loss = per_row_loss(Z)
-            with torch.no_grad():
-                improved = loss < best_loss
-                best_loss = torch.where(improved, loss, best_loss)
-                best_Z = torch.where(improved[..., None], Z, best_Z)
-            if it == max_iter:
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            opt.step()
+        best_Z, best_loss, _ = multistart_adam(
+            per_row_loss, Z0, learning_rate=learning_rate, max_evals=max_iter + 1
+        )
         idx = torch.argmin(best_loss, dim=1)
         rows = torch.arange(Y.shape[0], device=device)
         T = best_Z[rows, idx] * scale + offset

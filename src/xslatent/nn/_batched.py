@@ -46,7 +46,16 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ._modules import EncoderDecoder, OrthonormalProjection
-from ._train import TrainConfig, TrainResult, resolve_batch_size, split_validation, train_module
+from ..metrics import covered_variance
+from ._train import (
+    StoppingRule,
+    TrainConfig,
+    TrainResult,
+    divergence_message,
+    resolve_batch_size,
+    split_validation,
+    train_module,
+)
 
 __all__ = [
     "BatchedMember",
@@ -207,16 +216,6 @@ def _orth_forward(X: torch.Tensor, base: torch.Tensor | None, omap: str) -> torc
     return Q
 
 
-def _r2(y: np.ndarray, p: np.ndarray) -> float:
-    """Generalized R2 as :func:`xslatent.metrics.r2_score` (nan where undefined)."""
-    if y.shape[0] < 2 or not np.all(np.isfinite(p)):
-        return math.nan
-    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
-    if ss_tot == 0.0:
-        return math.nan
-    return 1.0 - float(np.sum((y - p) ** 2)) / ss_tot
-
-
 def score_rows(module: nn.Module, X: np.ndarray, Y: np.ndarray, rows, *, device, dtype) -> float:
     """Generalized R2 of ``module`` on ``X[rows]`` (predictions in ``dtype``, score in float64)."""
     rows = np.asarray(rows)
@@ -225,7 +224,7 @@ def score_rows(module: nn.Module, X: np.ndarray, Y: np.ndarray, rows, *, device,
         for s in range(0, rows.shape[0], _EVAL_CHUNK):
             xb = torch.as_tensor(X[rows[s : s + _EVAL_CHUNK]], dtype=dtype, device=device)
             outs.append(module(xb).cpu().double().numpy())
-    return _r2(np.asarray(Y[rows], dtype=np.float64), np.concatenate(outs))
+    return covered_variance(np.asarray(Y[rows], dtype=np.float64), np.concatenate(outs), "nan")
 
 
 # --------------------------------------------------------------------------- unbatched
@@ -276,17 +275,15 @@ class _Slot:
     """Per-member bookkeeping (host side)."""
 
     __slots__ = (
-        "best_loss",
-        "best_score",
         "bs",
         "config",
         "eval_rows",
         "fit_time",
         "index",
-        "no_improve",
         "result",
         "rng",
         "state",
+        "stopping",
         "tag",
         "tr_rows",
         "va_rows",
@@ -373,8 +370,9 @@ class BatchedTrainer:
                 s.tr_rows, s.va_rows = rows, None
             s.eval_rows = None if m.eval_rows is None else np.asarray(m.eval_rows, dtype=np.int64)
             s.bs = resolve_batch_size(m.config.batch_size, s.tr_rows.shape[0])
-            s.result = TrainResult()
-            s.best_loss, s.best_score, s.no_improve, s.fit_time = math.inf, -math.inf, 0, 0.0
+            s.stopping = StoppingRule(m.config)
+            s.result = s.stopping.result
+            s.fit_time = 0.0
             self.slots.append(s)
 
         # stacked parameters: linear weights stored transposed, (G, in, out)
@@ -500,16 +498,7 @@ class BatchedTrainer:
 
     def _scores(self, params, rows_list, members) -> list[float]:
         preds = self._predict_rows(params, rows_list, members)
-        return [_r2(self._Ynp[r], p) for r, p in zip(rows_list, preds)]
-
-    @staticmethod
-    def _r2_torch_like(y: np.ndarray, p: np.ndarray) -> float:
-        """``train_module``'s validation score (``-ss_res`` when the targets are constant)."""
-        ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
-        ss_res = float(np.sum((y - p) ** 2))
-        if ss_tot == 0.0:
-            return -ss_res
-        return 1.0 - ss_res / ss_tot
+        return [covered_variance(self._Ynp[r], p, "nan") for r, p in zip(rows_list, preds)]
 
     # -- optimisation ----------------------------------------------------------------------
     def _adam(self, grads: list[torch.Tensor], active: np.ndarray) -> None:
@@ -638,43 +627,18 @@ class BatchedTrainer:
                 members = list(range(len(self.slots)))
                 preds = self._predict_rows(self.params, [s.va_rows for s in self.slots], members)
                 va_scores = [
-                    self._r2_torch_like(self._Ynp[s.va_rows], p) for s, p in zip(self.slots, preds)
+                    covered_variance(self._Ynp[s.va_rows], p, "residual")
+                    for s, p in zip(self.slots, preds)
                 ]
             improved = np.zeros(len(self.slots), dtype=bool)
             for j, s in enumerate(self.slots):
-                loss, cfg, res = float(losses[j]), s.config, s.result
+                loss = float(losses[j])
                 if not math.isfinite(loss):
-                    err = (
-                        f"Training diverged at epoch {self.epoch} (loss {loss}); "
-                        f"lower 'learning_rate_init' (now {cfg.learning_rate_init})."
-                    )
-                    done.append((j, "failed", err))
+                    done.append((j, "failed", divergence_message(self.epoch, loss, s.config)))
                     continue
-                res.loss_curve.append(loss)
-                res.n_iter = self.epoch
-                if va_scores is not None:
-                    score = va_scores[j]
-                    res.validation_scores.append(score)
-                    if score > s.best_score:
-                        improved[j] = True
-                        res.best_epoch = self.epoch
-                    if score < s.best_score + cfg.tol:
-                        s.no_improve += 1
-                    else:
-                        s.no_improve = 0
-                    s.best_score = max(s.best_score, score)
-                else:
-                    if loss > s.best_loss - cfg.tol:
-                        s.no_improve += 1
-                    else:
-                        s.no_improve = 0
-                    if loss < s.best_loss:
-                        s.best_loss = loss
-                        res.best_epoch = self.epoch
-                if s.no_improve >= cfg.n_iter_no_change:
-                    res.converged = True
-                    done.append((j, "ok", None))
-                elif self.epoch >= cfg.max_iter:
+                score = None if va_scores is None else va_scores[j]
+                improved[j] = s.stopping.update(self.epoch, loss, score) and va_scores is not None
+                if s.stopping.done:
                     done.append((j, "ok", None))
             if self.best is not None and improved.any():
                 sel = torch.as_tensor(np.flatnonzero(improved), device=self.device)

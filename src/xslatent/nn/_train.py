@@ -29,9 +29,18 @@ import torch
 from torch import nn
 
 from ..exceptions import ConvergenceWarning
+from ..metrics import r2_score_torch
 from ._modules import linear_weights
 
-__all__ = ["TrainConfig", "TrainResult", "train_module", "resolve_batch_size", "split_validation"]
+__all__ = [
+    "StoppingRule",
+    "TrainConfig",
+    "TrainResult",
+    "divergence_message",
+    "resolve_batch_size",
+    "split_validation",
+    "train_module",
+]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -78,12 +87,75 @@ def split_validation(rng: np.random.Generator, n: int, fraction: float):
     return np.sort(perm[: n - n_val]), np.sort(perm[n - n_val :])
 
 
-def _r2_torch(y: torch.Tensor, p: torch.Tensor) -> float:
-    ss_tot = torch.sum((y - y.mean(dim=0)) ** 2)
-    ss_res = torch.sum((y - p) ** 2)
-    if float(ss_tot) == 0.0:
-        return -float(ss_res)
-    return float(1.0 - ss_res / ss_tot)
+@dataclass
+class StoppingRule:
+    """The stopping rule of the module docstring, one epoch at a time, for one network.
+
+    Used by :func:`train_module` and, per member, by the batched trainer, so both stop at
+    the same epoch. It also keeps the network's :class:`TrainResult`.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Supplies ``tol``, ``n_iter_no_change`` and ``max_iter``.
+    result : TrainResult, optional
+        Where the learning history is recorded (a new one by default).
+    """
+
+    config: TrainConfig
+    result: TrainResult = field(default_factory=TrainResult)
+    best_loss: float = math.inf
+    best_score: float = -math.inf
+    no_improve: int = 0
+
+    def update(self, epoch: int, loss: float, score: float | None = None) -> bool:
+        """Record epoch ``epoch`` (1-based) with its mean training loss and, under early
+        stopping, its validation score.
+
+        Returns
+        -------
+        bool
+            Whether the validation score is a new best (the weights to restore at the end);
+            without a score, whether the training loss is a new best.
+        """
+        cfg, res = self.config, self.result
+        res.loss_curve.append(loss)
+        res.n_iter = epoch
+        if score is not None:
+            res.validation_scores.append(score)
+            improved = score > self.best_score
+            if improved:
+                res.best_epoch = epoch
+            if score < self.best_score + cfg.tol:
+                self.no_improve += 1
+            else:
+                self.no_improve = 0
+            self.best_score = max(self.best_score, score)
+        else:
+            if loss > self.best_loss - cfg.tol:
+                self.no_improve += 1
+            else:
+                self.no_improve = 0
+            improved = loss < self.best_loss
+            if improved:
+                self.best_loss = loss
+                res.best_epoch = epoch
+        if self.no_improve >= cfg.n_iter_no_change:
+            res.converged = True
+        return improved
+
+    @property
+    def done(self) -> bool:
+        """Converged, or ``max_iter`` epochs recorded."""
+        return self.result.converged or self.result.n_iter >= self.config.max_iter
+
+
+def divergence_message(epoch: int, loss: float, config: TrainConfig) -> str:
+    """The error of a network whose epoch loss is not finite."""
+    return (
+        f"Training diverged at epoch {epoch} (loss {loss}); lower 'learning_rate_init' "
+        f"(now {config.learning_rate_init})."
+    )
 
 
 def train_module(
@@ -117,11 +189,9 @@ def train_module(
     bs = resolve_batch_size(config.batch_size, n_train)
     weights = linear_weights(module)
     opt = torch.optim.Adam(module.parameters(), lr=config.learning_rate_init, betas=(0.9, 0.999), eps=1e-8)
-    result = TrainResult()
-    best_loss = math.inf
-    best_score = -math.inf
+    stopping = StoppingRule(config)
+    result = stopping.result
     best_state = None
-    no_improve = 0
 
     bar = None
     if progress:
@@ -147,39 +217,19 @@ def train_module(
                 total += float(loss.detach()) * xb.shape[0]
             epoch_loss = total / n_train
             if not math.isfinite(epoch_loss):
-                raise FloatingPointError(
-                    f"Training diverged at epoch {epoch + 1} (loss {epoch_loss}); lower "
-                    f"'learning_rate_init' (now {config.learning_rate_init})."
-                )
-            result.loss_curve.append(epoch_loss)
-            result.n_iter = epoch + 1
+                raise FloatingPointError(divergence_message(epoch + 1, epoch_loss, config))
+            score = None
             if va_idx is not None:
                 module.eval()
                 with torch.no_grad():
-                    score = _r2_torch(Yv, module(Xv))
+                    score = float(r2_score_torch(Yv, module(Xv), constant_target="residual"))
                 module.train()
-                result.validation_scores.append(score)
-                if score > best_score:
-                    best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                    result.best_epoch = epoch + 1
-                if score < best_score + config.tol:
-                    no_improve += 1
-                else:
-                    no_improve = 0
-                best_score = max(best_score, score)
-            else:
-                if epoch_loss > best_loss - config.tol:
-                    no_improve += 1
-                else:
-                    no_improve = 0
-                if epoch_loss < best_loss:
-                    best_loss = epoch_loss
-                    result.best_epoch = epoch + 1
+            if stopping.update(epoch + 1, epoch_loss, score) and va_idx is not None:
+                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{epoch_loss:.3g}")
-            if no_improve >= config.n_iter_no_change:
-                result.converged = True
+            if result.converged:
                 break
     finally:
         if bar is not None:

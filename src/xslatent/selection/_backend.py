@@ -68,16 +68,8 @@ def is_torch_estimator(est) -> bool:
 
 def build_module(est, seed: int, n_features: int, n_outputs: int):
     """Initialised network of a configured torch estimator, exactly as its ``fit`` builds it
-    (:func:`~xslatent.nn._modules.init_linear_layers` from ``torch.Generator().manual_seed(seed)``)."""
-    import torch
-
-    from .._validation import resolve_device
-    from ..nn._modules import init_linear_layers
-    from ..nn._train import DTYPES
-
-    module = est._build_module(n_features, n_outputs)
-    init_linear_layers(module, torch.Generator().manual_seed(int(seed)))
-    return module.to(device=resolve_device(est.device), dtype=DTYPES[est.dtype])
+    (:meth:`~xslatent._base.TorchNetworkEstimator.build_network`)."""
+    return est.build_network(n_features, n_outputs, seed)
 
 
 def _arch_key(params: dict) -> str:
@@ -112,7 +104,7 @@ def make_groups(
         if ak not in sig_cache:
             est = clone(estimator).set_params(**t.params)
             try:
-                module = est._build_module(n_features, n_outputs)
+                module = est.build_network(n_features, n_outputs, 0)
                 nparams = sum(p.numel() for p in module.parameters())
                 widths = sum(m.out_features for m in module.modules() if hasattr(m, "out_features"))
                 sig_cache[ak] = (network_signature(module), nparams, widths, est)
@@ -213,32 +205,18 @@ class GroupRun:
             if not self.torch:
                 self.pending.append(t)
                 continue
+            tr = folds[t.fold][0]
             try:
-                est._validate_params()
-                Xtr = X[folds[t.fold][0]]
-                if est.early_stopping and Xtr.shape[0] < 3:
-                    raise InvalidParameterError(
-                        "early_stopping=True needs at least 3 training rows."
-                    )
-                est._check_shapes(Xtr, Y[folds[t.fold][0]])
-                if t.candidate not in modules:
-                    modules[t.candidate] = build_module(est, t.seed, X.shape[1], Y.shape[1])
+                setup = est.prepare_training(X[tr], Y[tr])
             except (InvalidParameterError, ValueError, TypeError) as exc:
                 self.failed.append(_result(t, "failed", error=f"{type(exc).__name__}: {exc}"))
                 continue
             from ..nn._batched import BatchedMember
 
-            self.members[t.id] = (
-                BatchedMember(
-                    modules[t.candidate],
-                    folds[t.fold][0],
-                    est._train_config(),
-                    int(t.seed),
-                    eval_rows=folds[t.fold][1],
-                    tag=t.id,
-                ),
-                est,
-            )
+            # folds of one candidate share its seed, hence its initial network
+            module = modules.setdefault(t.candidate, setup.module)
+            member = BatchedMember(module, tr, setup.config, setup.seed, folds[t.fold][1], tag=t.id)
+            self.members[t.id] = (member, est)
             self.pending.append(t)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -339,7 +317,7 @@ class GroupRun:
         """Any scikit-learn estimator: clone, set parameters and seed, fit, score the fold."""
         from sklearn.base import clone
 
-        from ..nn._batched import _r2
+        from ..metrics import covered_variance
 
         est = clone(self.spec.estimator)
         params = dict(t.params)
@@ -353,7 +331,8 @@ class GroupRun:
                 est.set_params(**params).fit(self.X[tr], self.Y[tr])
             fit_time = time.perf_counter() - t0
             pred = np.asarray(est.predict(self.X[te]), dtype=np.float64).reshape(len(te), -1)
-            score = _r2(np.asarray(self.Y[te], dtype=np.float64).reshape(len(te), -1), pred)
+            y_te = np.asarray(self.Y[te], dtype=np.float64).reshape(len(te), -1)
+            score = covered_variance(y_te, pred, "nan")
         except Exception as exc:  # error_score=nan semantics, as scikit-learn's searches
             return _result(
                 t, "failed", fit_time=time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}"

@@ -57,7 +57,15 @@ def small_data(small_data_shared) -> SmallData:
 
 def _tiny_estimator(name: str, random_state: int | None = 0):
     """Each public estimator with a configuration that fits ``small_data`` in well under 1 s."""
-    from xslatent import ECA, EDNN, NNCA, FeatureScaler, GlobalSpectrumScaler, MLPEmulator
+    from xslatent import (
+        ECA,
+        EDNN,
+        NNCA,
+        FeatureScaler,
+        GlobalSpectrumScaler,
+        MLPEmulator,
+        SquareLReLUEDNN,
+    )
 
     if name == "MLPEmulator":
         return MLPEmulator(hidden_layer_sizes=(8,), max_iter=20, random_state=random_state)
@@ -76,6 +84,10 @@ def _tiny_estimator(name: str, random_state: int | None = 0):
         return NNCA(
             n_components=2, decoder_layer_sizes=(8,), max_iter=20, random_state=random_state
         )
+    if name == "SquareLReLUEDNN":
+        return SquareLReLUEDNN(
+            n_components=2, encoder_depth=1, decoder_depth=1, max_iter=20, random_state=random_state
+        )
     if name == "FeatureScaler":
         return FeatureScaler()
     if name == "GlobalSpectrumScaler":
@@ -87,7 +99,7 @@ def _tiny_estimator(name: str, random_state: int | None = 0):
 def make_tiny():
     """``make_tiny(name, random_state=0)``: a tiny, fast configuration of a public estimator.
 
-    Names: MLPEmulator, ECA (wrapping an unfitted MLPEmulator), EDNN, NNCA, FeatureScaler,
-    GlobalSpectrumScaler.
+    Names: MLPEmulator, ECA (wrapping an unfitted MLPEmulator), EDNN, NNCA, SquareLReLUEDNN,
+    FeatureScaler, GlobalSpectrumScaler.
     """
     return _tiny_estimator

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError as SkNotFittedError
 from sklearn.utils import estimator_checks
 
 import xslatent
-from xslatent import ECA, EDNN, NNCA, MLPEmulator
+from xslatent import ECA, EDNN, NNCA, MLPEmulator, SquareLReLUEDNN
 from xslatent.exceptions import NotFittedError
 
 pytestmark = [
@@ -21,8 +21,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The given NumPy array is not writable:UserWarning"),
 ]
 
-ESTIMATORS = ["MLPEmulator", "ECA", "EDNN", "NNCA", "FeatureScaler", "GlobalSpectrumScaler"]
-TORCH_ESTIMATORS = (MLPEmulator, ECA, EDNN, NNCA)
+ESTIMATORS = [
+    "MLPEmulator", "ECA", "EDNN", "NNCA", "SquareLReLUEDNN", "FeatureScaler", "GlobalSpectrumScaler"
+]
+TORCH_ESTIMATORS = (MLPEmulator, ECA, EDNN, NNCA, SquareLReLUEDNN)
 #: methods that need a fitted estimator, in the order they are tried
 FITTED_METHODS = (
     "predict", "transform", "inverse_transform", "score", "decode", "fit_latent", "reconstruct"
@@ -241,7 +243,8 @@ SCALER_CHECKS = [
     "check_n_features_in_after_fitting",
 ]
 SKLEARN_CASES = [(n, c) for n in ESTIMATORS for c in COMMON_CHECKS]
-SKLEARN_CASES += [(n, c) for n in ("MLPEmulator", "ECA", "EDNN", "NNCA") for c in REGRESSOR_CHECKS]
+TORCH_NAMES = [c.__name__ for c in TORCH_ESTIMATORS]
+SKLEARN_CASES += [(n, c) for n in TORCH_NAMES for c in REGRESSOR_CHECKS]
 SKLEARN_CASES += [(n, c) for n in ("FeatureScaler", "GlobalSpectrumScaler") for c in SCALER_CHECKS]
 
 

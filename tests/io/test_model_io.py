@@ -17,7 +17,7 @@ from xslatent.io import load_model, save_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::xslatent.exceptions.ConvergenceWarning")
 
-MODELS = ["MLPEmulator", "ECA", "EDNN", "NNCA"]
+MODELS = ["MLPEmulator", "ECA", "EDNN", "NNCA", "SquareLReLUEDNN"]
 
 
 def _same_params(a, b) -> bool:
@@ -118,6 +118,68 @@ def test_round_trip(name, fitted, scalers, small_data, tmp_path, monkeypatch):
         np.testing.assert_array_equal(extras[key].transform(Z), sc.transform(Z))
     # without return_extras only the estimator comes back
     assert type(load_model(path)) is type(est)
+
+
+@pytest.mark.parametrize("name", ["FeatureScaler", "GlobalSpectrumScaler"])
+def test_scaler_round_trip(name, make_tiny, small_data, tmp_path, monkeypatch):
+    """Scalers are public estimators too: saved and loaded as the model itself."""
+    est = make_tiny(name).fit(small_data.X * 2.0 - 1.0)
+    path = save_model(est, tmp_path / "scaler")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_model must not unpickle")
+
+    for module, attr in [(pickle, "load"), (pickle, "loads"), (pickle, "Unpickler"), (torch, "load")]:
+        monkeypatch.setattr(module, attr, refuse)
+    loaded = load_model(path)
+    monkeypatch.undo()
+    assert type(loaded) is type(est) and loaded.to_dict() == est.to_dict()
+    np.testing.assert_array_equal(loaded.transform(small_data.X), est.transform(small_data.X))
+    np.testing.assert_array_equal(loaded.scale_, est.scale_)
+
+
+def test_every_public_estimator_is_in_the_model_table():
+    """The table that io, scalers and search spaces share lists every public estimator."""
+    import inspect
+
+    import xslatent
+    from xslatent.io._registry import model_class
+
+    public = [getattr(xslatent, n) for n in xslatent.__all__]
+    public = [c for c in public if inspect.isclass(c) and hasattr(c, "fit")]
+    assert len(public) == 7
+    for cls in public:
+        entry = model_class(cls.__name__)
+        assert entry is not None and entry.cls is cls, cls.__name__
+    assert model_class("ECA").nested == ("emulator_",)
+    assert model_class("FeatureScaler", kind="estimator") is None
+
+
+def test_io_imports_no_estimator_module():
+    """Estimators join the table; io never imports them (no decomposition <-> io circle)."""
+    import ast
+    from pathlib import Path
+
+    import xslatent.io
+
+    for path in Path(xslatent.io.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module:
+                top = node.module.split(".")[0]
+                assert top not in ("decomposition", "emulator", "data", "selection"), (path, top)
+
+
+def test_nested_estimator_layout_unchanged(saved):
+    """ECA's emulator sits in its state under 'emulator_', tensors under 'emulator_/'."""
+    path = saved("ECA")
+    doc = json.loads((path / "model.json").read_text())
+    nested = doc["estimator"]["state"]["emulator_"]
+    assert nested["class"] == "MLPEmulator" and nested["state"]["n_features_in_"] == 4
+    from safetensors.torch import load_file
+
+    keys = set(load_file(str(path / "model.safetensors")))
+    assert {"components_", "emulator_/module_.0.weight"} <= keys
 
 
 @pytest.mark.parametrize("name", ["ECA", "NNCA"])

@@ -18,7 +18,9 @@ def add_parser(subparsers):
 def run(args) -> int:
     path = Path(args.path)
     if path.is_dir():
-        doc = json.loads((path / "model.json").read_text())
+        from ..io import read_model_document
+
+        doc = read_model_document(path)
         est = doc["estimator"]
         print(f"model {est['class']} ({path})")
         print("  params:", json.dumps(est.get("params", {}), default=str))

@@ -24,6 +24,7 @@ from .._validation import (
     validate_params,
 )
 from ..exceptions import DataFormatError, InvalidParameterError
+from ..io._registry import model_class, model_classes, register_model
 
 __all__ = ["FeatureScaler", "GlobalSpectrumScaler", "scaler_from_dict"]
 
@@ -160,6 +161,7 @@ class _BaseScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return est
 
 
+@register_model(kind="scaler")
 class FeatureScaler(_BaseScaler):
     """Z-score each feature, handling constant features explicitly.
 
@@ -305,6 +307,7 @@ class FeatureScaler(_BaseScaler):
         return X * self.scale_ + self.mean_
 
 
+@register_model(kind="scaler")
 class GlobalSpectrumScaler(_BaseScaler):
     """Subtract the mean spectrum, then divide by one scalar for all channels.
 
@@ -426,9 +429,6 @@ class GlobalSpectrumScaler(_BaseScaler):
         return X * self.scale_ + self.mean_
 
 
-_SCALERS = {cls.__name__: cls for cls in (FeatureScaler, GlobalSpectrumScaler)}
-
-
 def scaler_from_dict(d: dict[str, Any]) -> FeatureScaler | GlobalSpectrumScaler:
     """Rebuild any xslatent scaler from the output of its ``to_dict``.
 
@@ -448,9 +448,10 @@ def scaler_from_dict(d: dict[str, Any]) -> FeatureScaler | GlobalSpectrumScaler:
         If ``d["class"]`` is not a known scaler.
     """
     name = d.get("class") if isinstance(d, dict) else None
-    if name not in _SCALERS:
+    entry = model_class(name, kind="scaler")
+    if entry is None:
         raise DataFormatError(
             f"The 'd' argument of scaler_from_dict must have 'class' in "
-            f"{sorted(_SCALERS)}. Got {name!r} instead."
+            f"{sorted(e.name for e in model_classes('scaler'))}. Got {name!r} instead."
         )
-    return _SCALERS[name].from_dict(d)
+    return entry.cls.from_dict(d)

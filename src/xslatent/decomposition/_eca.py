@@ -23,6 +23,7 @@ from .._validation import (
 )
 from .._base import multi_output_tags
 from ..exceptions import InvalidParameterError
+from ..io._registry import register_model
 from ..metrics import r2_score, r2_score_torch
 from ..nn._multistart import multistart_adam
 from ._latent import ExpansionMixin, LatentInversionMixin
@@ -35,6 +36,7 @@ def _is_fitted_emulator(est) -> bool:
     return hasattr(est, "module_")
 
 
+@register_model(nested=("emulator_",))
 class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator):
     """Emulator-based component analysis: projection pursuit through a trained emulator.
 
@@ -326,29 +328,21 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
 
     # -- model files ---------------------------------------------------------------------
     def _state_for_saving(self):
-        from ..io._model_io import estimator_to_json
-
+        """JSON-able fitted scalars and fitted arrays; :mod:`xslatent.io` adds ``emulator_``."""
         check_is_fitted(self, "components_")
-        emulator_desc, emulator_tensors = estimator_to_json(self.emulator_, prefix="emulator_/")
         scalars = {
             "n_components_": int(self.n_components_),
             "n_features_in_": int(self.n_features_in_),
             "n_outputs_": int(self.n_outputs_),
             "n_iter_": [int(v) for v in self.n_iter_],
-            "emulator_": emulator_desc,
         }
         tensors = {
             name: torch.as_tensor(np.ascontiguousarray(getattr(self, name)))
             for name in ("components_", "r2_per_rank_", "latent_min_", "latent_max_")
         }
-        tensors.update(emulator_tensors)
         return scalars, tensors
 
     def _restore_state(self, scalars, tensors, device="cpu"):
-        from ..io._model_io import estimator_from_json
-
-        scalars = dict(scalars)
-        self.emulator_ = estimator_from_json(scalars.pop("emulator_"), tensors, prefix="emulator_/", device=device)
         for k, v in scalars.items():
             setattr(self, k, v)
         for name in ("components_", "r2_per_rank_", "latent_min_", "latent_max_"):

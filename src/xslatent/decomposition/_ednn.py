@@ -8,12 +8,14 @@ from sklearn.base import RegressorMixin, TransformerMixin
 from .._base import TRAINING_CONSTRAINTS, CoveredVarianceScoreMixin, TorchNetworkEstimator
 from .._validation import LAYER_SIZES, layer_sizes_tuple, check_array, check_is_fitted, Interval, Options
 from ..exceptions import InvalidParameterError
+from ..io._registry import register_model
 from ..nn._modules import EncoderDecoder, make_mlp
 from ._latent import LatentInversionMixin
 
 __all__ = ["EDNN"]
 
 
+@register_model(searchable=True)
 class EDNN(CoveredVarianceScoreMixin, LatentInversionMixin, TransformerMixin, RegressorMixin, TorchNetworkEstimator):
     """Encoder MLP → bottleneck of ``n_components`` neurons → decoder MLP, trained end to end.
 

@@ -9,6 +9,7 @@ from sklearn.base import RegressorMixin, TransformerMixin
 from .._base import TRAINING_CONSTRAINTS, CoveredVarianceScoreMixin, TorchNetworkEstimator
 from .._validation import LAYER_SIZES, layer_sizes_tuple, Interval, Options, check_array, check_is_fitted
 from ..exceptions import InvalidParameterError
+from ..io._registry import register_model
 from ..nn._modules import EncoderDecoder, OrthonormalProjection, make_mlp
 from ._latent import ExpansionMixin, LatentInversionMixin
 
@@ -23,6 +24,7 @@ def sign_convention(V: np.ndarray) -> np.ndarray:
     return s
 
 
+@register_model(searchable=True)
 class NNCA(CoveredVarianceScoreMixin, ExpansionMixin, LatentInversionMixin, TransformerMixin, RegressorMixin, TorchNetworkEstimator):
     """EDNN whose encoder is one bias-free, activation-free layer with orthonormal rows.
 

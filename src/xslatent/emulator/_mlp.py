@@ -6,11 +6,13 @@ from sklearn.base import RegressorMixin
 
 from .._base import TRAINING_CONSTRAINTS, CoveredVarianceScoreMixin, TorchNetworkEstimator
 from .._validation import LAYER_SIZES, check_is_fitted, layer_sizes_tuple
+from ..io._registry import register_model
 from ..nn._modules import make_mlp
 
 __all__ = ["MLPEmulator"]
 
 
+@register_model(searchable=True, aliases=("emulator", "mlp"))
 class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimator):
     """Feed-forward ReLU network predicting spectra ``Y`` from structural descriptors ``X``.
 

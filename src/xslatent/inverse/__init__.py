@@ -1,6 +1,6 @@
 """Inverse problems: latent fits are in the estimators; here the EDNN inverse-stability analysis."""
 
-from ._square_ednn import SquareLReLUEDNN
+from ..decomposition import SquareLReLUEDNN
 from ._stability import (
     Block,
     InversionResult,

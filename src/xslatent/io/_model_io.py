@@ -7,8 +7,12 @@ A model is a directory holding ``model.json`` and ``model.safetensors``::
                   "extras": {"x_scaler": {...FeatureScaler.to_dict()...}, ...},
                   "versions": {"xslatent": ..., "torch": ..., "numpy": ...}}
 
-Tensors of nested estimators (the emulator inside an ECA) are stored under the prefix
-``"<attribute>/"``. Writing goes to a temporary directory that is renamed into place.
+Which classes may appear, and how each is stored, is the table of
+:mod:`xslatent.io._registry`, which estimators and scalers join where they are defined.
+Nested estimators (the emulator inside an ECA, declared by its class) are stored here,
+recursively: their description sits in the parent's ``state`` under the attribute name and
+their tensors under the prefix ``"<attribute>/"``. Writing goes to a temporary directory
+that is renamed into place.
 """
 
 from __future__ import annotations
@@ -22,19 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import DataFormatError, InvalidParameterError
+from ._registry import model_class, model_classes
 
-__all__ = ["save_model", "load_model", "estimator_to_json", "estimator_from_json"]
+__all__ = ["save_model", "load_model", "read_model_document", "estimator_to_json", "estimator_from_json"]
 
 FORMAT = "xslatent.model"
 SCHEMA_VERSION = 1
-
-
-def _registry():
-    from ..data import FeatureScaler, GlobalSpectrumScaler
-    from ..decomposition import ECA, EDNN, NNCA
-    from ..emulator import MLPEmulator
-
-    return {c.__name__: c for c in (MLPEmulator, ECA, EDNN, NNCA, FeatureScaler, GlobalSpectrumScaler)}
 
 
 def _encode(value):
@@ -59,47 +56,65 @@ def _encode(value):
     )
 
 
-def _decode(value, registry):
+def _entry(name):
+    entry = model_class(name)
+    if entry is None:
+        raise DataFormatError(f"Unknown estimator class {name!r} in model file.")
+    return entry
+
+
+def _decode(value):
     if isinstance(value, dict):
         if "__estimator__" in value:
-            cls = registry.get(value["__estimator__"])
-            if cls is None:
-                raise DataFormatError(f"Unknown estimator class {value['__estimator__']!r} in model file.")
-            return cls(**_decode(value["params"], registry))
+            return _entry(value["__estimator__"]).cls(**_decode(value["params"]))
         if "__tuple__" in value:
-            return tuple(_decode(v, registry) for v in value["__tuple__"])
-        return {k: _decode(v, registry) for k, v in value.items()}
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {k: _decode(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v, registry) for v in value]
+        return [_decode(v) for v in value]
     return value
 
 
 def estimator_to_json(est, prefix: str = ""):
-    """(JSON-able description, dict of tensors) of a fitted xslatent estimator."""
+    """(JSON-able description, dict of tensors) of a fitted registered estimator or scaler.
+
+    Nested estimators declared by the class are described recursively: their description
+    under the attribute name in ``state``, their tensors under ``prefix + "<attribute>/"``.
+    """
     name = type(est).__name__
-    if name not in _registry():
+    entry = model_class(name)
+    if entry is None or entry.cls is not type(est):
+        allowed = sorted(e.name for e in model_classes())
         raise InvalidParameterError(
-            f"The 'estimator' argument of save_model must be one of {sorted(_registry())}. Got {name} instead."
+            f"The 'estimator' argument of save_model must be one of {allowed}. Got {name} instead."
         )
-    if hasattr(est, "to_dict"):  # scalers
+    if entry.kind == "scaler":
         return {"class": name, "dict": est.to_dict()}, {}
     scalars, tensors = est._state_for_saving()
-    return (
-        {"class": name, "params": _encode(est.get_params(deep=False)), "state": scalars},
-        {prefix + k: v for k, v in tensors.items()},
-    )
+    scalars, tensors = dict(scalars), {prefix + k: v for k, v in tensors.items()}
+    for attr in entry.nested:
+        desc, inner = estimator_to_json(getattr(est, attr), prefix=f"{prefix}{attr}/")
+        scalars[attr] = desc
+        tensors.update(inner)
+    return {"class": name, "params": _encode(est.get_params(deep=False)), "state": scalars}, tensors
 
 
 def estimator_from_json(desc: dict, tensors: dict, prefix: str = "", device="cpu"):
-    registry = _registry()
-    cls = registry.get(desc.get("class"))
-    if cls is None:
-        raise DataFormatError(f"Unknown estimator class {desc.get('class')!r} in model file.")
-    if "dict" in desc:
-        return cls.from_dict(desc["dict"])
-    est = cls(**_decode(desc["params"], registry))
-    own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-    est._restore_state(desc["state"], own, device=device)
+    """Inverse of :func:`estimator_to_json` (nested estimators restored first)."""
+    entry = _entry(desc.get("class"))
+    if entry.kind == "scaler":
+        return entry.cls.from_dict(desc["dict"])
+    est = entry.cls(**_decode(desc["params"]))
+    state = dict(desc["state"])
+    for attr in entry.nested:
+        setattr(est, attr, estimator_from_json(state.pop(attr), tensors, f"{prefix}{attr}/", device))
+    nested = tuple(f"{prefix}{attr}/" for attr in entry.nested)
+    own = {
+        k[len(prefix) :]: v
+        for k, v in tensors.items()
+        if k.startswith(prefix) and not k.startswith(nested)
+    }
+    est._restore_state(state, own, device=device)
     return est
 
 
@@ -166,6 +181,45 @@ def save_model(estimator, path, *, extras: dict | None = None, metadata: dict | 
     return path
 
 
+def read_model_document(path) -> dict:
+    """The checked ``model.json`` of a model directory, without building the estimator.
+
+    Parameters
+    ----------
+    path : str or Path
+        Model directory.
+
+    Returns
+    -------
+    dict
+        The document (``format``, ``schema_version``, ``estimator``, ``extras``,
+        ``metadata``, ``versions``).
+
+    Raises
+    ------
+    DataFormatError
+        If the directory is not an xslatent model or its ``model.json`` is damaged.
+    """
+    path = Path(path)
+    jpath, wpath = path / "model.json", path / "model.safetensors"
+    if not jpath.is_file() or not wpath.is_file():
+        raise DataFormatError(f"{path} is not an xslatent model directory (needs model.json and model.safetensors).")
+    try:
+        doc = json.loads(jpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{jpath} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DataFormatError(f"{jpath} is not an xslatent model file (top level is {type(doc).__name__}, not an object).")
+    if doc.get("format") != FORMAT:
+        raise DataFormatError(f"{jpath} is not an xslatent model file (format={doc.get('format')!r}).")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
+        raise DataFormatError(
+            f"{jpath} has schema_version {doc.get('schema_version')!r}; this xslatent reads 1..{SCHEMA_VERSION}."
+        )
+    return doc
+
+
 def load_model(path, *, device="cpu", return_extras: bool = False):
     """Load a model written by :func:`save_model` (never unpickles).
 
@@ -190,32 +244,17 @@ def load_model(path, *, device="cpu", return_extras: bool = False):
 
     resolve_device(device, "load_model")
     path = Path(path)
-    jpath, wpath = path / "model.json", path / "model.safetensors"
-    if not jpath.is_file() or not wpath.is_file():
-        raise DataFormatError(f"{path} is not an xslatent model directory (needs model.json and model.safetensors).")
-    try:
-        doc = json.loads(jpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{jpath} is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise DataFormatError(f"{jpath} is not an xslatent model file (top level is {type(doc).__name__}, not an object).")
-    if doc.get("format") != FORMAT:
-        raise DataFormatError(f"{jpath} is not an xslatent model file (format={doc.get('format')!r}).")
-    version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
-        raise DataFormatError(
-            f"{jpath} has schema_version {doc.get('schema_version')!r}; this xslatent reads 1..{SCHEMA_VERSION}."
-        )
+    doc = read_model_document(path)
+    wpath = path / "model.safetensors"
     try:
         tensors = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError) as exc:
         raise DataFormatError(f"{wpath} is damaged: {exc}") from None
-    registry = _registry()
     try:
         est = estimator_from_json(doc["estimator"], tensors, device=device)
         extras = {k: estimator_from_json(v, {}) for k, v in doc.get("extras", {}).items()}
     except (KeyError, RuntimeError, TypeError, AttributeError, ValueError) as exc:
         raise DataFormatError(f"{path} does not match its estimator class: {exc}") from None
     if return_extras:
-        return est, extras, _decode(doc.get("metadata", {}), registry)
+        return est, extras, _decode(doc.get("metadata", {}))
     return est

@@ -72,6 +72,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the 'tomli' 
 
 from .._validation import LAYER_SIZES, _fmt
 from ..exceptions import InvalidParameterError
+from ..io._registry import model_classes
 
 __all__ = ["SYMBOLS", "SearchSpace", "estimator_class", "list_presets", "load_preset"]
 
@@ -84,21 +85,14 @@ _TOP_KEYS = ("name", "description", "reference", "estimator", "fixed", "params")
 
 def estimator_class(kind: str):
     """The estimator class for a kind name (``"MLPEmulator"``, ``"EDNN"``, ``"NNCA"``;
-    case-insensitive, ``"emulator"`` also names the MLP)."""
-    from ..decomposition import EDNN, NNCA
-    from ..emulator import MLPEmulator
-
-    table = {
-        "mlpemulator": MLPEmulator,
-        "emulator": MLPEmulator,
-        "mlp": MLPEmulator,
-        "ednn": EDNN,
-        "nnca": NNCA,
-    }
+    case-insensitive, ``"emulator"`` also names the MLP): the searchable classes of the
+    model table :mod:`xslatent.io._registry`."""
+    entries = model_classes("estimator", searchable=True)
+    table = {n.lower(): e.cls for e in entries for n in (e.name, *e.aliases)}
     if not isinstance(kind, str) or kind.lower() not in table:
+        names = ", ".join(repr(n) for n in sorted(e.name for e in entries))
         raise InvalidParameterError(
-            f"The 'estimator' entry of the search space must be one of 'MLPEmulator', 'EDNN', "
-            f"'NNCA'. Got {_fmt(kind)} instead."
+            f"The 'estimator' entry of the search space must be one of {names}. Got {_fmt(kind)} instead."
         )
     return table[kind.lower()]
 

@@ -21,7 +21,7 @@ from xslatent.metrics import r2_score
 
 pytestmark = pytest.mark.filterwarnings("ignore::xslatent.exceptions.ConvergenceWarning")
 
-SUPERVISED = ["MLPEmulator", "ECA", "EDNN", "NNCA"]
+SUPERVISED = ["MLPEmulator", "ECA", "EDNN", "NNCA", "SquareLReLUEDNN"]
 SCALERS = ["FeatureScaler", "GlobalSpectrumScaler"]
 DECOMPOSITIONS = ["ECA", "EDNN", "NNCA"]
 
@@ -37,6 +37,13 @@ def raises_named(name: str, allowed: str = "", given: str = ""):
     return pytest.raises(InvalidParameterError, match=pattern)
 
 
+def _with_str(A):
+    """``A`` as an object array with one numeric string ("1.5") among the floats."""
+    A = np.array(A, dtype=object)
+    A[0, 0] = "1.5"
+    return A
+
+
 def _with(A, index, value):
     A = np.array(A, dtype=float)
     A[index] = value
@@ -47,27 +54,32 @@ def _with(A, index, value):
 # id -> (new X, new Y) from (X, Y), the argument the message names, allowed, given
 FIT_INPUT_CASES = {
     "X-nan": (lambda X, Y: (_with(X, (2, 1), np.nan), Y), "X", "finite", "1 NaN"),
-    "Y-nan": (lambda X, Y: (X, _with(Y, (0, 3), np.nan)), "Y", "finite", "1 NaN"),
+    "Y-nan": (lambda X, Y: (X, _with(Y, (0, 3), np.nan)), "y", "finite", "1 NaN"),
     "X-inf": (lambda X, Y: (_with(X, (0, 0), np.inf), Y), "X", "finite", "1 infinite"),
-    "Y-neg-inf": (lambda X, Y: (X, _with(Y, (5, 0), -np.inf)), "Y", "finite", "1 infinite"),
-    "rows-mismatch": (lambda X, Y: (X, Y[:-1]), "Y", "same number of rows", "48 and 47"),
+    "Y-neg-inf": (lambda X, Y: (X, _with(Y, (5, 0), -np.inf)), "y", "finite", "1 infinite"),
+    "rows-mismatch": (lambda X, Y: (X, Y[:-1]), "y", "same number of rows", "48 and 47"),
     "X-1d": (lambda X, Y: (X[:, 0], Y), "X", "2-D", r"1-D array of shape \(48,\).*Reshape"),
-    "Y-1d": (lambda X, Y: (X, Y[:, 0]), "Y", "2-D", r"1-D array of shape \(48,\).*Reshape"),
+    "Y-1d": (lambda X, Y: (X, Y[:, 0]), "y", "2-D", r"1-D array of shape \(48,\).*Reshape"),
     "X-3d": (lambda X, Y: (X[:, :, None], Y), "X", "2-D", "3-D"),
     "X-scalar": (lambda X, Y: (1.0, Y), "X", "2-D", "scalar"),
     "no-rows": (lambda X, Y: (X[:0], Y[:0]), "X", "at least 2 sample", "0 sample"),
     "one-row": (lambda X, Y: (X[:1], Y[:1]), "X", "at least 2 sample", "1 sample"),
     "X-no-columns": (lambda X, Y: (X[:, :0], Y), "X", "at least 1 feature", r"0 feature\(s\)"),
-    "Y-no-columns": (lambda X, Y: (X, Y[:, :0]), "Y", "at least 1 feature", r"0 feature\(s\)"),
+    "Y-no-columns": (lambda X, Y: (X, Y[:, :0]), "y", "at least 1 feature", r"0 feature\(s\)"),
     "X-complex": (lambda X, Y: (X + 1j, Y), "X", "real-valued", "complex"),
-    "Y-complex": (lambda X, Y: (X, Y * (1 + 0j)), "Y", "real-valued", "complex"),
+    "Y-complex": (lambda X, Y: (X, Y * (1 + 0j)), "y", "real-valued", "complex"),
     "X-strings": (lambda X, Y: (np.full(X.shape, "a"), Y), "X", "numeric", "cannot be converted"),
+    "X-numeric-strings": (
+        lambda X, Y: (X.astype(str), Y), "X", "numeric", r"strings \(dtype <U\d+\).*cannot be converted"
+    ),
+    "X-object-strings": (lambda X, Y: (_with_str(X), Y), "X", "numeric", r"strings \(dtype object\)"),
+    "y-strings": (lambda X, Y: (X, Y.astype(str)), "y", "numeric", "strings"),
     "X-None": (lambda X, Y: (None, Y), "X", "array", "None"),
-    "Y-None": (lambda X, Y: (X, None), "Y", "target array", "None"),
+    "Y-None": (lambda X, Y: (X, None), "y", "target array", "None"),
     "X-sparse": (lambda X, Y: (scipy.sparse.csr_matrix(X), Y), "X", "dense", "sparse"),
 }
 SCALER_FIT_CASES = ["X-nan", "X-inf", "X-1d", "X-3d", "X-scalar", "X-no-columns", "X-complex",
-                    "X-strings", "X-None", "X-sparse"]
+                    "X-strings", "X-numeric-strings", "X-object-strings", "X-None", "X-sparse"]
 
 
 @pytest.mark.parametrize("case", FIT_INPUT_CASES)
@@ -354,3 +366,39 @@ def test_r2_score_errors():
         r2_score(y, _with(y, (0, 0), np.inf))
     with raises_named("y_true", "at least 2 sample", "1 sample"):
         r2_score(y[:1], y[:1])
+
+
+# ---------------------------------------------------------------- failed fit
+def _fail_late(cls, monkeypatch):
+    """Make ``fit`` of ``cls`` fail after training, once fitted attributes would be set."""
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("late failure")
+
+    monkeypatch.setattr(cls, "_fit_rank" if cls is ECA else "_after_training", boom)
+
+
+@pytest.mark.parametrize("name", SUPERVISED)
+def test_failed_fit_leaves_no_half_fitted_state(name, make_tiny, small_data, monkeypatch):
+    X, Y = small_data.X, small_data.Y
+    fresh = make_tiny(name)
+    refit = make_tiny(name).fit(X, Y)
+    before, predicted = dict(vars(refit)), refit.predict(X)
+    _fail_late(type(fresh), monkeypatch)
+    for est in (fresh, refit):
+        with pytest.raises(RuntimeError, match="late failure"):
+            est.fit(X, 2.0 * Y)
+    # the unfitted one gained nothing, the fitted one is exactly as it was
+    assert set(vars(fresh)) == set(fresh.get_params(deep=False))
+    assert vars(refit).keys() == before.keys()
+    assert all(vars(refit)[k] is v for k, v in before.items())
+    monkeypatch.undo()
+    np.testing.assert_array_equal(refit.predict(X), predicted)
+
+
+def test_eca_constant_targets_leave_no_emulator(make_tiny, small_data):
+    """ECA trains its emulator before it can see that the targets are constant."""
+    est = make_tiny("ECA")
+    with raises_named("y", "vary across samples", "constant"):
+        est.fit(small_data.X, np.ones_like(small_data.Y))
+    assert not hasattr(est, "emulator_") and not hasattr(est, "components_")

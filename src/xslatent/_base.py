@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,26 @@ from .nn._modules import init_linear_layers
 __all__ = ["TorchNetworkEstimator", "TrainingSetup", "CoveredVarianceScoreMixin", "TRAINING_CONSTRAINTS", "PREDICT_CHUNK"]
 
 
+def atomic_fit(fit):
+    """Decorator of ``fit``: if it raises, the estimator is left exactly as before the call.
+
+    A failed fit thus leaves no half-fitted state (no new fitted attributes, earlier ones
+    untouched), whatever step failed.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    return wrapper
+
+
 def multi_output_tags(tags):
     """scikit-learn tags of an estimator that needs a 2-D target ``Y``."""
     tags.target_tags.required = True
@@ -44,22 +65,28 @@ class CoveredVarianceScoreMixin:
     Placed first among the bases so it wins over :class:`sklearn.base.RegressorMixin`.
     """
 
-    def score(self, X, Y, sample_weight=None) -> float:
+    def score(self, X, y, sample_weight=None) -> float:
         """Generalized covered variance :func:`xslatent.metrics.r2_score` of ``predict(X)``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        Y : array-like of shape (n_samples, n_outputs)
+            Structures.
+        y : array-like of shape (n_samples, n_outputs)
+            True targets.
         sample_weight : None
             Not supported; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        float
         """
         if sample_weight is not None:
             raise InvalidParameterError(
                 f"The 'sample_weight' argument of {type(self).__name__}.score must be None. "
                 f"Got an array instead."
             )
-        return r2_score(Y, self.predict(X))
+        return r2_score(y, self.predict(X))
 
 @dataclass
 class TrainingSetup:
@@ -150,7 +177,7 @@ class TorchNetworkEstimator(BaseEstimator):
         init_linear_layers(module, torch.Generator().manual_seed(int(seed)))
         return module.to(device=resolve_device(self.device, type(self).__name__), dtype=self._torch_dtype)
 
-    def prepare_training(self, X, Y) -> TrainingSetup:
+    def prepare_training(self, X, y) -> TrainingSetup:
         """Validate parameters and data and build the initialised network, as ``fit`` does.
 
         Package-internal: ``fit`` trains the result with
@@ -160,7 +187,9 @@ class TorchNetworkEstimator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        Y : array-like of shape (n_samples, n_outputs)
+            Structures.
+        y : array-like of shape (n_samples, n_outputs)
+            Targets.
 
         Returns
         -------
@@ -173,7 +202,7 @@ class TorchNetworkEstimator(BaseEstimator):
         """
         self._validate_params()
         owner = type(self).__name__
-        X, Y = check_X_y(X, Y, owner=owner)
+        X, Y = check_X_y(X, y, owner=owner, y_name="y")
         if self.early_stopping and X.shape[0] < 3:
             raise InvalidParameterError(
                 f"The 'X' argument of {owner} must have at least 3 samples when early_stopping=True "
@@ -185,8 +214,9 @@ class TorchNetworkEstimator(BaseEstimator):
         module = self.build_network(X.shape[1], Y.shape[1], seed)
         return TrainingSetup(X, Y, module, self._train_config(), seed, device, self._torch_dtype)
 
-    def _fit_network(self, X, Y):
-        setup = self.prepare_training(X, Y)
+    @atomic_fit
+    def _fit_network(self, X, y):
+        setup = self.prepare_training(X, y)
         X, Y = setup.X, setup.Y
         result = train_module(
             setup.module,

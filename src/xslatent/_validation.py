@@ -191,6 +191,22 @@ def _is_complex(array: Any) -> bool:
         return False
 
 
+def _text_dtype(array: Any):
+    """The dtype of ``array`` if it holds strings or bytes (even numeric ones), else None."""
+    if isinstance(array, np.ndarray):
+        a = array
+    else:
+        try:
+            a = np.asarray(array)
+        except (TypeError, ValueError):
+            return None
+    if a.dtype.kind in "SU":
+        return a.dtype
+    if a.dtype == object and any(isinstance(v, (str, bytes)) for v in a.ravel()):
+        return a.dtype
+    return None
+
+
 def check_array(
     array: Any,
     name: str = "X",
@@ -204,7 +220,7 @@ def check_array(
     """Convert ``array`` to a finite float array of the required shape or raise.
 
     The message names the argument (``name``), what is allowed and what was given.
-    Complex and sparse input are refused rather than silently converted.
+    Complex, sparse and string input are refused rather than silently converted.
     """
     where = f" of {owner}" if owner else ""
     start = f"The '{name}' argument{where} must be"
@@ -219,6 +235,13 @@ def check_array(
         raise InvalidParameterError(
             f"{start} a real-valued array. Got complex values instead. Complex data not "
             f"supported: pass the real part, the imaginary part or the magnitude explicitly."
+        )
+    text = _text_dtype(array)
+    if text is not None:
+        raise InvalidParameterError(
+            f"{start} a numeric array. Got an array of strings (dtype {text}) instead, which "
+            f"cannot be converted implicitly: dtype='numeric' is not compatible with arrays of "
+            f"bytes/strings. Convert your data to numeric values explicitly."
         )
     try:
         out = np.asarray(array, dtype=dtype)

@@ -21,7 +21,7 @@ from .._validation import (
     resolve_device,
     validate_params,
 )
-from .._base import multi_output_tags
+from .._base import atomic_fit, multi_output_tags
 from ..exceptions import InvalidParameterError
 from ..io._registry import register_model
 from ..metrics import r2_score, r2_score_torch
@@ -155,15 +155,24 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         dtype = next(iter(params.values())).dtype
         return f, dtype
 
-    def fit(self, X, Y):
-        """Find the basis on structures ``X`` and targets ``Y`` (standardized).
+    @atomic_fit
+    def fit(self, X, y):
+        """Find the basis on structures ``X`` and targets ``y`` (standardized).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Structures (standardized descriptors).
+        y : array-like of shape (n_samples, n_outputs)
+            Targets (scaled spectra); 2-D, as for a multi-output
+            :class:`~sklearn.neural_network.MLPRegressor`.
 
         Returns
         -------
         self : ECA
         """
         validate_params("ECA", self.get_params(deep=False), self._parameter_constraints)
-        X, Y = check_X_y(X, Y, owner="ECA")
+        X, Y = check_X_y(X, y, owner="ECA", y_name="y")
         if self.n_components > X.shape[1]:
             raise InvalidParameterError(
                 f"The 'n_components' parameter of ECA must be an int in the range "
@@ -198,7 +207,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         Yt = torch.tensor(Y, dtype=dtype, device=device)
         ss_tot = torch.sum((Yt - Yt.mean(0)) ** 2)
         if float(ss_tot) == 0.0:
-            raise InvalidParameterError("The 'Y' argument of ECA must vary across samples. Got constant targets instead.")
+            raise InvalidParameterError("The 'y' argument of ECA must vary across samples. Got constant targets instead.")
         seed = check_random_state_int(self.random_state)
         gen = torch.Generator().manual_seed(seed)
         d = X.shape[1]
@@ -305,9 +314,23 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         T = self.transform(X, n_components=k)
         return self.emulator_.predict(self.inverse_transform(T))
 
-    def score(self, X, Y, n_components=None) -> float:
-        """Generalized R2 of :meth:`predict`."""
-        return r2_score(Y, self.predict(X, n_components=n_components))
+    def score(self, X, y, n_components=None) -> float:
+        """Generalized R2 (:func:`xslatent.metrics.r2_score`) of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Structures.
+        y : array-like of shape (n_samples, n_outputs)
+            True targets.
+        n_components : int or None, default=None
+            Rank of the projection; None uses all components.
+
+        Returns
+        -------
+        float
+        """
+        return r2_score(y, self.predict(X, n_components=n_components))
 
     # -- latent inversion ----------------------------------------------------------------
     @property

@@ -118,14 +118,22 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
         self.n_components_ = int(self.n_components)
         self._record_latent_range(self.transform(X))
 
-    def fit(self, X, Y):
-        """Train encoder and decoder jointly to predict ``Y`` from ``X``.
+    def fit(self, X, y):
+        """Train encoder and decoder jointly to predict ``y`` from ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Structures (standardized descriptors).
+        y : array-like of shape (n_samples, n_outputs)
+            Targets (scaled spectra); 2-D, as for a multi-output
+            :class:`~sklearn.neural_network.MLPRegressor`.
 
         Returns
         -------
         self : EDNN
         """
-        return self._fit_network(X, Y)
+        return self._fit_network(X, y)
 
     def transform(self, X) -> np.ndarray:
         """Bottleneck activations (n_samples, n_components)."""

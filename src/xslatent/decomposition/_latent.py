@@ -176,15 +176,28 @@ class LatentInversionMixin:
             residuals=best_loss[rows, idx].detach().cpu().double().numpy(),
         )
 
-    def fit_transform(self, X, Y=None, **fit_params):
-        """Fit on ``X`` and targets ``Y`` (required: the latents are trained to predict it),
-        then return the latent values of ``X``."""
-        if Y is None:
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on ``X`` and targets ``y``, then return the latent values of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Structures.
+        y : array-like of shape (n_samples, n_outputs)
+            Targets; required, since the latents are trained to predict them.
+        **fit_params : dict
+            Passed to ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        if y is None:
             raise InvalidParameterError(
-                f"The 'Y' argument of {type(self).__name__}.fit_transform must be the target "
+                f"The 'y' argument of {type(self).__name__}.fit_transform must be the target "
                 f"array. Got None instead."
             )
-        return self.fit(X, Y).transform(X)
+        return self.fit(X, y, **fit_params).transform(X)
 
     def _record_latent_range(self, T: np.ndarray) -> None:
         self.latent_min_ = np.asarray(T.min(axis=0), dtype=np.float64)

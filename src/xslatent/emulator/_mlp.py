@@ -116,14 +116,22 @@ class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimat
     def _build_module(self, n_features, n_outputs, for_loading=False):
         return make_mlp(n_features, layer_sizes_tuple(self.hidden_layer_sizes), n_outputs, "relu")
 
-    def fit(self, X, Y):
-        """Train the network on structures ``X`` (n, d) and targets ``Y`` (n, m).
+    def fit(self, X, y):
+        """Train the network on structures ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Structures (standardized descriptors).
+        y : array-like of shape (n_samples, n_outputs)
+            Targets (scaled spectra); 2-D, as for a multi-output
+            :class:`~sklearn.neural_network.MLPRegressor`.
 
         Returns
         -------
         self : MLPEmulator
         """
-        return self._fit_network(X, Y)
+        return self._fit_network(X, y)
 
     def torch_forward(self, X):
         """The trained network as a torch function (used by ECA and latent inversion)."""

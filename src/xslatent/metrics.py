@@ -30,7 +30,13 @@ import numpy as np
 
 from ._validation import check_array, InvalidParameterError
 
-__all__ = ["CONSTANT_TARGET_POLICIES", "r2_score", "r2_score_torch", "r2_per_target"]
+__all__ = [
+    "CONSTANT_TARGET_POLICIES",
+    "r2_per_target",
+    "r2_score",
+    "r2_score_torch",
+    "spectral_deviation",
+]
 
 #: allowed values of the ``constant_target`` argument
 CONSTANT_TARGET_POLICIES = ("raise", "nan", "residual")
@@ -175,3 +181,27 @@ def r2_per_target(y_true, y_pred) -> np.ndarray:
         out = 1.0 - ss_res / ss_tot
     out[ss_tot == 0] = np.nan
     return out
+
+
+def spectral_deviation(emulator, X) -> np.ndarray:
+    """Paper Eq. 4: how far the predicted spectrum moves from that of the centre structure.
+
+    ``D(x) = ||ŷ(x) − ŷ(0)||`` (Euclidean norm over the output channels), with ``0`` the
+    centre of the standardized training set.
+
+    Parameters
+    ----------
+    emulator : fitted estimator with ``predict``
+        Maps standardized structures to (scaled) spectra.
+    X : array-like of shape (n_samples, n_features)
+        Standardized structures.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        ``D`` of each row; 0 at the centre.
+    """
+    X = np.asarray(X)
+    Y = emulator.predict(X)
+    Y0 = emulator.predict(np.zeros((1, X.shape[1])))
+    return np.linalg.norm(Y - Y0, axis=1)

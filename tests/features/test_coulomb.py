@@ -3,6 +3,8 @@ import pytest
 
 from xslatent.exceptions import InvalidParameterError
 from xslatent.features.coulomb import (
+    coulomb_matrix_square,
+    distances_from_coulomb_matrix,
     coulomb_matrix_feature_names,
     local_coulomb_matrix,
     local_environment,
@@ -112,3 +114,23 @@ def test_rejects_bad_input():
         local_coulomb_matrix(np.eye(3), [0], 3, numbers=[32, 8, 8])
     with pytest.raises(InvalidParameterError, match="centers"):
         local_coulomb_matrix(np.eye(3), [5], 1, numbers=[32, 8, 8])
+
+
+def test_inverse_map_recovers_matrix_distances_and_species():
+    """coulomb_matrix_square undoes flatten; the centre row gives back the distances, the
+    diagonal the species (also for a periodic cell, with minimum-image distances)."""
+    z, pos, cell = random_cell()
+    centers = np.flatnonzero(z == 32)[:4]
+    flat, env = local_coulomb_matrix(
+        pos, centers, 6, numbers=z, cell=cell, return_environment=True
+    )
+    full = local_coulomb_matrix(pos, centers, 6, numbers=z, cell=cell, flatten=False)
+    np.testing.assert_array_equal(coulomb_matrix_square(flat, 6), full)
+    np.testing.assert_array_equal(coulomb_matrix_square(flat[0], 6), full[0])
+    r, fraction = distances_from_coulomb_matrix(flat, 6)
+    np.testing.assert_allclose(r, env.distances, rtol=1e-12)
+    np.testing.assert_array_equal(fraction, (env.numbers == 32).astype(float))
+    # an average of a Ge and an O neighbour at one rank: half Ge, mean charge 20
+    mixed = distances_from_coulomb_matrix(flat[:2].mean(0), 6)[1][0]
+    expected = ((env.numbers[0] == 32).astype(float) + (env.numbers[1] == 32)) / 2
+    np.testing.assert_allclose(mixed, expected, atol=1e-12)

@@ -10,6 +10,10 @@ every neighbour is represented by its closest periodic image. Entries follow dsc
 
 and the feature vector is the upper triangle including the diagonal, row by row
 (``numpy.triu_indices``): ``(n + 1)(n + 2) / 2`` numbers, 153 for 16 neighbours.
+
+The inverse map sits beside the forward one: :func:`coulomb_matrix_square` rebuilds the
+symmetric matrix from the feature vector, :func:`distances_from_coulomb_matrix` reads the
+distances from the centre (and each neighbour's species) back out of it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from ..exceptions import InvalidParameterError
 __all__ = [
     "LocalEnvironment",
     "coulomb_matrix_feature_names",
+    "coulomb_matrix_square",
+    "distances_from_coulomb_matrix",
     "local_coulomb_matrix",
     "local_environment",
     "minimum_image_vectors",
@@ -282,3 +288,67 @@ def coulomb_matrix_feature_names(n_neighbors: int = 16) -> list[str]:
     iu = np.triu_indices(n_neighbors + 1)
     width = len(str(n_neighbors))
     return [f"cm_{i:0{width}d}_{j:0{width}d}" for i, j in zip(*iu)]
+
+
+def coulomb_matrix_square(features, n_neighbors: int = 16) -> np.ndarray:
+    """The symmetric Coulomb matrices of flattened features (inverse of ``flatten=True``).
+
+    Parameters
+    ----------
+    features : array-like of shape ((n+1)(n+2)/2,) or (n_sites, (n+1)(n+2)/2)
+        Upper triangles row by row, as :func:`local_coulomb_matrix` returns them.
+    n_neighbors : int, default=16
+        Neighbours per centre, ``n``.
+
+    Returns
+    -------
+    ndarray of shape (n+1, n+1) or (n_sites, n+1, n+1)
+    """
+    v = np.asarray(features, dtype=np.float64)
+    i, j = np.triu_indices(n_neighbors + 1)
+    M = np.zeros(v.shape[:-1] + (n_neighbors + 1, n_neighbors + 1))
+    M[..., i, j] = v
+    M[..., j, i] = v
+    return M
+
+
+def distances_from_coulomb_matrix(
+    features, n_neighbors: int = 16, *, z_center: float = 32.0, z_species=(8.0, 32.0)
+):
+    """Distances from the centre, and species, read back out of (averaged) Coulomb matrices.
+
+    The centre row gives ``r_0j = Z_0 Z_j / M_0j``. On a matrix averaged over sites a
+    neighbour rank's species varies, so its diagonal ``0.5 Z^2.4`` is a mixture of the two
+    species' values: the fraction ``p`` of the second species follows linearly between them
+    (clipped to [0, 1]), the mean charge is ``Z̄ = Z_a + (Z_b − Z_a) p``, and
+    ``r_0j = Z_0 Z̄_j / M_0j`` (species and distance taken as independent within a rank).
+    Non-positive ``M_0j`` gives NaN.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_sites, (n+1)(n+2)/2) or ((n+1)(n+2)/2,)
+        Flattened Coulomb matrices (upper triangles, row by row).
+    n_neighbors : int, default=16
+        Neighbours per centre, ``n``.
+    z_center : float, default=32.0
+        Atomic number of the centre (Ge).
+    z_species : (float, float), default=(8.0, 32.0)
+        Atomic numbers ``(Z_a, Z_b)`` of the two neighbour species (O, Ge).
+
+    Returns
+    -------
+    r : ndarray of shape (n_sites, n)
+        Distances from the centre (Å) per neighbour rank.
+    fraction : ndarray of shape (n_sites, n)
+        Fraction of the second species (Ge) per neighbour rank.
+    """
+    M = coulomb_matrix_square(np.atleast_2d(np.asarray(features, dtype=np.float64)), n_neighbors)
+    off = M[:, 0, 1:]
+    diag = np.diagonal(M, axis1=1, axis2=2)[:, 1:]
+    z_a, z_b = (float(z) for z in z_species)
+    d_a, d_b = 0.5 * z_a**2.4, 0.5 * z_b**2.4
+    fraction = np.clip((diag - d_a) / (d_b - d_a), 0.0, 1.0)
+    z_mean = z_a + (z_b - z_a) * fraction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(off > 0, float(z_center) * z_mean / off, np.nan)
+    return r, fraction

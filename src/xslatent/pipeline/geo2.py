@@ -19,62 +19,19 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from ..features.coulomb import coulomb_matrix_square as cm_square
+from ..features.coulomb import distances_from_coulomb_matrix as distances_from_cm
 from ..metrics import r2_per_target, r2_score
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from .analysis import BUDGETS, analyse_target
 from .tables import PAPER_TABLE2, table_rows, write_table
 
-__all__ = ["reproduce_geo2", "cm_index", "reconstruct_distances", "coordination_table", "learnability",
+__all__ = ["reproduce_geo2", "reconstruct_distances", "coordination_table", "learnability",
            "pressure_mean_prediction"]
 
-Z_GE, Z_O = 32.0, 8.0
+Z_GE = 32.0
 GAP_THRESHOLD_EV = 0.5
-
-
-def cm_index(n_atoms: int = 17):
-    """Row/column of each of the ``n(n+1)/2`` upper-triangle features (row by row)."""
-    return np.triu_indices(n_atoms)
-
-
-def cm_square(v, n_atoms: int = 17) -> np.ndarray:
-    """A 153-vector (upper triangle incl. diagonal) as the symmetric 17×17 matrix."""
-    M = np.zeros((n_atoms, n_atoms))
-    i, j = cm_index(n_atoms)
-    M[i, j] = v
-    M[j, i] = v
-    return M
-
-
-def _ge_row(Xcm, n_atoms):
-    """Columns of (M_0j for j ≥ 1) and (M_jj) in the feature vector."""
-    i, j = cm_index(n_atoms)
-    off = np.array([np.flatnonzero((i == 0) & (j == k))[0] for k in range(1, n_atoms)])
-    diag = np.array([np.flatnonzero((i == k) & (j == k))[0] for k in range(1, n_atoms)])
-    return Xcm[:, off], Xcm[:, diag]
-
-
-def distances_from_cm(Xcm, n_atoms: int = 17):
-    """Distances from the central Ge and Ge fraction of each neighbour rank, from Coulomb matrices.
-
-    A rank's species varies between sites, so on an averaged matrix the diagonal
-    ``0.5 Z^2.4`` is a mixture: its Ge fraction ``p`` follows linearly between the O and Ge
-    values (clipped to [0, 1]), the mean charge is ``Z̄ = 8 + 24 p``, and the distance is
-    ``r_0j = Z_Ge Z̄_j / M_0j`` (species and distance taken as independent within a rank).
-    Non-positive ``M_0j`` gives NaN.
-
-    Returns
-    -------
-    r : ndarray (n, n_atoms - 1)
-    p_ge : ndarray (n, n_atoms - 1)
-    """
-    off, diag = _ge_row(np.atleast_2d(Xcm), n_atoms)
-    d_o, d_ge = 0.5 * Z_O**2.4, 0.5 * Z_GE**2.4
-    p_ge = np.clip((diag - d_o) / (d_ge - d_o), 0.0, 1.0)
-    z_mean = Z_O + (Z_GE - Z_O) * p_ge
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(off > 0, Z_GE * z_mean / off, np.nan)
-    return r, p_ge
 
 
 def reconstruct_distances(model, prep, groups_test, n_components=None, n_atoms=17):
@@ -91,7 +48,7 @@ def reconstruct_distances(model, prep, groups_test, n_components=None, n_atoms=1
         kw = {} if n_components is None else {"n_components": n_components}
         Xs = model.reconstruct(Y, **kw)
         Xcm = prep.x_scaler.inverse_transform(Xs).mean(axis=0, keepdims=True)
-        r, Z = distances_from_cm(Xcm, n_atoms)
+        r, Z = distances_from_cm(Xcm, n_atoms - 1)
         out[float(p)] = (r[0], Z[0])
     return out
 
@@ -167,7 +124,7 @@ def _fig8(components: dict, n_atoms):
     n = len(components)
     fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.2))
     for ax, (label, v) in zip(np.atleast_1d(axes), components.items()):
-        M = cm_square(v, n_atoms)
+        M = cm_square(v, n_atoms - 1)
         lim = np.abs(M).max()
         im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_title(label, fontsize=9)

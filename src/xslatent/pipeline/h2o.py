@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics import spectral_deviation
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from .analysis import BUDGETS, analyse_target
@@ -16,13 +17,6 @@ from .tables import PAPER_TABLE1, table_rows, write_table
 __all__ = ["reproduce_h2o", "spectral_deviation"]
 
 SPECTRA = ("XES", "XAS", "XPS")
-
-
-def spectral_deviation(emulator, X):
-    """Paper Eq. 4: ``||ŷ(x) − ŷ(0)||`` with ``0`` the centre of the (standardized) training set."""
-    Y = emulator.predict(X)
-    Y0 = emulator.predict(np.zeros((1, X.shape[1])))
-    return np.linalg.norm(Y - Y0, axis=1)
 
 
 def _ordered_bonds(x_scaler):

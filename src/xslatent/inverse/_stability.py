@@ -28,6 +28,7 @@ from torch import nn
 
 from .._validation import Interval, Options, RANDOM_STATE, check_array, check_is_fitted, validate_params
 from ..exceptions import InvalidParameterError
+from ..nn._network import ActivationOp, LinearOp, UnsupportedLayerError, describe_network
 
 __all__ = [
     "Block",
@@ -55,27 +56,30 @@ class Block:
         return "square" if o == i else ("tall" if o > i else "wide")
 
 
-def _sequential_blocks(seq: nn.Sequential, part: str) -> list[Block]:
+#: class names of the activations inversion refuses, for the error message
+_NON_BIJECTIVE = {"relu": "ReLU", "tanh": "Tanh"}
+
+
+def _blocks(ops, state: dict, default_part: str) -> list[Block]:
+    """Blocks of a network description: each linear layer with the activation after it."""
     blocks: list[Block] = []
-    mods = list(seq)
     i = 0
-    while i < len(mods):
-        m = mods[i]
-        if not isinstance(m, nn.Linear):
-            raise InvalidParameterError(f"Unexpected module {type(m).__name__} at position {i} of the {part}.")
-        W = m.weight.detach().cpu().double().numpy()
-        b = m.bias.detach().cpu().double().numpy() if m.bias is not None else np.zeros(W.shape[0])
+    while i < len(ops):
+        op = ops[i]
+        if not isinstance(op, LinearOp):
+            raise InvalidParameterError(f"Unexpected layer {op} at position {i} of the network.")
+        part = op.part or default_part
+        W = state[op.name + "weight"].detach().cpu().double().numpy()
+        b = state[op.name + "bias"].detach().cpu().double().numpy() if op.bias else np.zeros(W.shape[0])
         slope = None
-        if i + 1 < len(mods) and not isinstance(mods[i + 1], nn.Linear):
-            act = mods[i + 1]
-            if isinstance(act, nn.LeakyReLU):
-                slope = float(act.negative_slope)
-            elif isinstance(act, nn.Identity):
-                slope = None
-            else:
+        if i + 1 < len(ops) and isinstance(ops[i + 1], ActivationOp):
+            act = ops[i + 1]
+            if act.kind == "leaky_relu":
+                slope = act.slope
+            elif act.kind != "identity":
                 raise InvalidParameterError(
                     f"Layer-wise inversion needs bijective activations (leaky ReLU or identity). "
-                    f"Got {type(act).__name__} in the {part} instead; train with "
+                    f"Got {_NON_BIJECTIVE.get(act.kind, act.kind)} in the {part} instead; train with "
                     f"activation='leaky_relu' (e.g. SquareLReLUEDNN)."
                 )
             i += 1
@@ -85,7 +89,19 @@ def _sequential_blocks(seq: nn.Sequential, part: str) -> list[Block]:
 
 
 def network_blocks(model) -> list[Block]:
-    """Blocks of a fitted EDNN (encoder then decoder) or of a plain ``nn.Sequential``."""
+    """Blocks of a fitted EDNN (encoder then decoder) or of a plain ``nn.Sequential``.
+
+    Parameters
+    ----------
+    model : EDNN or torch.nn.Module
+        A fitted EDNN (its ``module_`` is read) or an ``nn.Sequential`` MLP.
+
+    Returns
+    -------
+    list of Block
+        In forward order, read from the network's description
+        (:func:`xslatent.nn._network.describe_network`).
+    """
     module = getattr(model, "module_", model)
     if hasattr(module, "encoder") and hasattr(module, "decoder"):
         if not isinstance(module.encoder, nn.Sequential):
@@ -93,12 +109,15 @@ def network_blocks(model) -> list[Block]:
                 "The 'model' argument must have an MLP encoder (EDNN); NNCA/ECA encoders are "
                 "linear projections, inverted by expansion instead."
             )
-        return _sequential_blocks(module.encoder, "encoder") + _sequential_blocks(module.decoder, "decoder")
-    if isinstance(module, nn.Sequential):
-        return _sequential_blocks(module, "decoder")
-    raise InvalidParameterError(
-        f"The 'model' argument must be a fitted EDNN or an nn.Sequential. Got {type(model).__name__} instead."
-    )
+    elif not isinstance(module, nn.Sequential):
+        raise InvalidParameterError(
+            f"The 'model' argument must be a fitted EDNN or an nn.Sequential. Got {type(model).__name__} instead."
+        )
+    try:
+        ops = describe_network(module)
+    except UnsupportedLayerError as exc:
+        raise InvalidParameterError(f"The 'model' argument has a layer inversion cannot read: {exc}.") from None
+    return _blocks(ops, module.state_dict(), "decoder")
 
 
 def _act(z, slope):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from xslatent import FeatureScaler, GlobalSpectrumScaler
-from xslatent.exceptions import DataFormatError, NotFittedError
+from xslatent.exceptions import DataFormatError, InvalidParameterError, NotFittedError
 from xslatent.io import load_model, save_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::xslatent.exceptions.ConvergenceWarning")
@@ -168,6 +168,23 @@ def test_io_imports_no_estimator_module():
             if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module:
                 top = node.module.split(".")[0]
                 assert top not in ("decomposition", "emulator", "data", "selection"), (path, top)
+
+
+def test_unregistered_nested_estimator_refused(fitted, tmp_path):
+    """An ECA around an emulator class the model table does not know cannot be saved."""
+    from sklearn.base import clone
+
+    from xslatent import MLPEmulator
+
+    class MyEmulator(MLPEmulator):
+        pass
+
+    eca = clone(fitted["ECA"])
+    eca.__dict__.update(vars(fitted["ECA"]))
+    eca.emulator = MyEmulator(hidden_layer_sizes=(8,))
+    with pytest.raises(InvalidParameterError, match="type MyEmulator.*MLPEmulator"):
+        save_model(eca, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
 
 
 def test_nested_estimator_layout_unchanged(saved):

@@ -36,8 +36,9 @@ SCHEMA_VERSION = 1
 
 def _encode(value):
     """JSON-encode a parameter value; tuples and estimators are tagged for exact decoding."""
-    if hasattr(value, "get_params") and hasattr(value, "fit"):
-        return {"__estimator__": type(value).__name__, "params": _encode(value.get_params(deep=False))}
+    entry = model_class(type(value).__name__)
+    if entry is not None and entry.cls is type(value):
+        return {"__estimator__": entry.name, "params": _encode(value.get_params(deep=False))}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v) for v in value]}
     if isinstance(value, dict):
@@ -52,7 +53,8 @@ def _encode(value):
         return value
     raise InvalidParameterError(
         f"Cannot store a parameter of type {type(value).__name__} in a model file; allowed are "
-        f"numbers, strings, None, tuples, lists, dicts and xslatent estimators."
+        f"numbers, strings, None, tuples, lists, dicts and the estimators of the model table "
+        f"({', '.join(sorted(e.name for e in model_classes()))})."
     )
 
 

@@ -28,7 +28,13 @@ from .metrics import r2_score
 from .nn._train import DTYPES, TrainConfig, train_module
 from .nn._modules import init_linear_layers
 
-__all__ = ["TorchNetworkEstimator", "TrainingSetup", "CoveredVarianceScoreMixin", "TRAINING_CONSTRAINTS", "PREDICT_CHUNK"]
+__all__ = [
+    "TorchNetworkEstimator",
+    "TrainingSetup",
+    "CoveredVarianceScoreMixin",
+    "TRAINING_CONSTRAINTS",
+    "PREDICT_CHUNK",
+]
 
 
 def atomic_fit(fit):
@@ -175,7 +181,8 @@ class TorchNetworkEstimator(BaseEstimator):
         """
         module = self._build_module(n_features, n_outputs)
         init_linear_layers(module, torch.Generator().manual_seed(int(seed)))
-        return module.to(device=resolve_device(self.device, type(self).__name__), dtype=self._torch_dtype)
+        device = resolve_device(self.device, type(self).__name__)
+        return module.to(device=device, dtype=self._torch_dtype)
 
     def prepare_training(self, X, y) -> TrainingSetup:
         """Validate parameters and data and build the initialised network, as ``fit`` does.

@@ -63,7 +63,8 @@ def _check_policy(constant_target: str, owner: str) -> None:
     if constant_target not in CONSTANT_TARGET_POLICIES:
         raise InvalidParameterError(
             f"The 'constant_target' argument of {owner} must be one of "
-            f"{', '.join(repr(p) for p in CONSTANT_TARGET_POLICIES)}. Got {constant_target!r} instead."
+            f"{', '.join(repr(p) for p in CONSTANT_TARGET_POLICIES)}. "
+            f"Got {constant_target!r} instead."
         )
 
 

@@ -207,7 +207,9 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         Yt = torch.tensor(Y, dtype=dtype, device=device)
         ss_tot = torch.sum((Yt - Yt.mean(0)) ** 2)
         if float(ss_tot) == 0.0:
-            raise InvalidParameterError("The 'y' argument of ECA must vary across samples. Got constant targets instead.")
+            raise InvalidParameterError(
+                "The 'y' argument of ECA must vary across samples. Got constant targets instead."
+            )
         seed = check_random_state_int(self.random_state)
         gen = torch.Generator().manual_seed(seed)
         d = X.shape[1]
@@ -240,7 +242,8 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         dtype = Xt.dtype
         Vd = V.to(dtype)
         base = Xt @ Vd.T @ Vd  # projection on the earlier vectors
-        U0 = torch.randn((R, d), generator=gen, dtype=torch.float64).to(device=Xt.device, dtype=dtype)
+        U0 = torch.randn((R, d), generator=gen, dtype=torch.float64)
+        U0 = U0.to(device=Xt.device, dtype=dtype)
         P = torch.eye(d, dtype=dtype, device=Xt.device) - Vd.T @ Vd
 
         def directions(Uc):

@@ -70,7 +70,9 @@ def _blocks(ops, state: dict, default_part: str) -> list[Block]:
             raise InvalidParameterError(f"Unexpected layer {op} at position {i} of the network.")
         part = op.part or default_part
         W = state[op.name + "weight"].detach().cpu().double().numpy()
-        b = state[op.name + "bias"].detach().cpu().double().numpy() if op.bias else np.zeros(W.shape[0])
+        b = np.zeros(W.shape[0])
+        if op.bias:
+            b = state[op.name + "bias"].detach().cpu().double().numpy()
         slope = None
         if i + 1 < len(ops) and isinstance(ops[i + 1], ActivationOp):
             act = ops[i + 1]
@@ -79,8 +81,8 @@ def _blocks(ops, state: dict, default_part: str) -> list[Block]:
             elif act.kind != "identity":
                 raise InvalidParameterError(
                     f"Layer-wise inversion needs bijective activations (leaky ReLU or identity). "
-                    f"Got {_NON_BIJECTIVE.get(act.kind, act.kind)} in the {part} instead; train with "
-                    f"activation='leaky_relu' (e.g. SquareLReLUEDNN)."
+                    f"Got {_NON_BIJECTIVE.get(act.kind, act.kind)} in the {part} instead; train "
+                    f"with activation='leaky_relu' (e.g. SquareLReLUEDNN)."
                 )
             i += 1
         blocks.append(Block(W, b, slope, part))
@@ -111,12 +113,15 @@ def network_blocks(model) -> list[Block]:
             )
     elif not isinstance(module, nn.Sequential):
         raise InvalidParameterError(
-            f"The 'model' argument must be a fitted EDNN or an nn.Sequential. Got {type(model).__name__} instead."
+            f"The 'model' argument must be a fitted EDNN or an nn.Sequential. "
+            f"Got {type(model).__name__} instead."
         )
     try:
         ops = describe_network(module)
     except UnsupportedLayerError as exc:
-        raise InvalidParameterError(f"The 'model' argument has a layer inversion cannot read: {exc}.") from None
+        raise InvalidParameterError(
+            f"The 'model' argument has a layer inversion cannot read: {exc}."
+        ) from None
     return _blocks(ops, module.state_dict(), "decoder")
 
 

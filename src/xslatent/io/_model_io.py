@@ -28,7 +28,13 @@ import numpy as np
 from ..exceptions import DataFormatError, InvalidParameterError
 from ._registry import model_class, model_classes
 
-__all__ = ["save_model", "load_model", "read_model_document", "estimator_to_json", "estimator_from_json"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "read_model_document",
+    "estimator_to_json",
+    "estimator_from_json",
+]
 
 FORMAT = "xslatent.model"
 SCHEMA_VERSION = 1
@@ -88,7 +94,8 @@ def estimator_to_json(est, prefix: str = ""):
     if entry is None or entry.cls is not type(est):
         allowed = sorted(e.name for e in model_classes())
         raise InvalidParameterError(
-            f"The 'estimator' argument of save_model must be one of {allowed}. Got {name} instead."
+            f"The 'estimator' argument of save_model must be one of {allowed}. "
+            f"Got {name} instead."
         )
     if entry.kind == "scaler":
         return {"class": name, "dict": est.to_dict()}, {}
@@ -98,7 +105,8 @@ def estimator_to_json(est, prefix: str = ""):
         desc, inner = estimator_to_json(getattr(est, attr), prefix=f"{prefix}{attr}/")
         scalars[attr] = desc
         tensors.update(inner)
-    return {"class": name, "params": _encode(est.get_params(deep=False)), "state": scalars}, tensors
+    params = _encode(est.get_params(deep=False))
+    return {"class": name, "params": params, "state": scalars}, tensors
 
 
 def estimator_from_json(desc: dict, tensors: dict, prefix: str = "", device="cpu"):
@@ -109,7 +117,8 @@ def estimator_from_json(desc: dict, tensors: dict, prefix: str = "", device="cpu
     est = entry.cls(**_decode(desc["params"]))
     state = dict(desc["state"])
     for attr in entry.nested:
-        setattr(est, attr, estimator_from_json(state.pop(attr), tensors, f"{prefix}{attr}/", device))
+        inner = estimator_from_json(state.pop(attr), tensors, f"{prefix}{attr}/", device)
+        setattr(est, attr, inner)
     nested = tuple(f"{prefix}{attr}/" for attr in entry.nested)
     own = {
         k[len(prefix) :]: v

@@ -77,7 +77,9 @@ def register_model(*, kind: str = "estimator", nested=(), aliases=(), searchable
         The decorator; it returns the class unchanged.
     """
     if kind not in KINDS:
-        raise ValueError(f"The 'kind' argument of register_model must be one of {KINDS}. Got {kind!r} instead.")
+        raise ValueError(
+            f"The 'kind' argument of register_model must be one of {KINDS}. Got {kind!r} instead."
+        )
 
     def add(cls: type) -> type:
         name = cls.__name__
@@ -103,5 +105,6 @@ def model_classes(kind: str | None = None, *, searchable: bool | None = None) ->
     return [
         e
         for e in _TABLE.values()
-        if (kind is None or e.kind == kind) and (searchable is None or e.searchable == searchable)
+        if (kind is None or e.kind == kind)
+        and (searchable is None or e.searchable == searchable)
     ]

@@ -41,7 +41,12 @@ import torch
 from torch import nn
 
 from ..metrics import covered_variance
-from ._stacked import NotBatchableError, StackedNetwork, batchable_description, network_signature
+from ._stacked import (
+    NotBatchableError,
+    StackedNetwork,
+    batchable_description,
+    network_signature,
+)
 from ._train import (
     StoppingRule,
     TrainConfig,
@@ -412,7 +417,8 @@ class BatchedTrainer:
             va_scores = None
             if self.early_stopping:
                 members = list(range(len(self.slots)))
-                preds = self._predict_rows(self.net.params, [s.va_rows for s in self.slots], members)
+                va_rows = [s.va_rows for s in self.slots]
+                preds = self._predict_rows(self.net.params, va_rows, members)
                 va_scores = [
                     covered_variance(self._Ynp[s.va_rows], p, "residual")
                     for s, p in zip(self.slots, preds)
@@ -424,7 +430,8 @@ class BatchedTrainer:
                     done.append((j, "failed", divergence_message(self.epoch, loss, s.config)))
                     continue
                 score = None if va_scores is None else va_scores[j]
-                improved[j] = s.stopping.update(self.epoch, loss, score) and va_scores is not None
+                new_best = s.stopping.update(self.epoch, loss, score)
+                improved[j] = new_best and va_scores is not None
                 if s.stopping.done:
                     done.append((j, "ok", None))
             self.net.keep_best(improved)

@@ -49,8 +49,6 @@ class LinearOp:
         Input and output widths.
     bias : bool
         Whether the layer has a bias.
-    regularized : bool
-        Whether L2 regularisation acts on the weight (plain layers, not projections).
     part : str
         ``"encoder"``, ``"decoder"`` or ``""`` (a plain MLP).
     """
@@ -59,7 +57,6 @@ class LinearOp:
     n_in: int
     n_out: int
     bias: bool
-    regularized: bool
     part: str
 
 
@@ -129,25 +126,27 @@ def _walk(module: nn.Module, prefix: str, part: str) -> list[NetworkOp]:
     if isinstance(module, OrthonormalProjection):
         lin = module.linear
         if not parametrize.is_parametrized(lin, "weight"):
-            return [LinearOp(prefix + "linear.", lin.in_features, lin.out_features, False, False, part)]
+            return [LinearOp(prefix + "linear.", lin.in_features, lin.out_features, False, part)]
         pars = lin.parametrizations.weight
         omap = getattr(pars[0].orthogonal_map, "name", str(pars[0].orthogonal_map))
         has_base = getattr(pars[0], "base", None) is not None
-        return [
-            OrthonormalOp(
-                prefix + "linear.", lin.out_features, lin.in_features, omap, has_base, len(pars), part
-            )
-        ]
+        op = OrthonormalOp(
+            prefix + "linear.", lin.out_features, lin.in_features, omap, has_base, len(pars), part
+        )
+        return [op]
     if isinstance(module, nn.Linear):
         if parametrize.is_parametrized(module):
-            raise UnsupportedLayerError("parametrized Linear layers other than OrthonormalProjection")
-        return [
-            LinearOp(prefix, module.in_features, module.out_features, module.bias is not None, True, part)
-        ]
+            raise UnsupportedLayerError(
+                "parametrized Linear layers other than OrthonormalProjection"
+            )
+        bias = module.bias is not None
+        return [LinearOp(prefix, module.in_features, module.out_features, bias, part)]
     op = _activation(module)
     if op is not None:
         return [op]
-    raise UnsupportedLayerError(f"layer {type(module).__name__} is not a supported network layer")
+    raise UnsupportedLayerError(
+        f"layer {type(module).__name__} is not a supported network layer"
+    )
 
 
 def describe_network(module: nn.Module) -> tuple[NetworkOp, ...]:

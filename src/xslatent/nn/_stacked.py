@@ -137,7 +137,8 @@ class StackedNetwork:
                 self.l2_index.append(wi)
                 bi = None
                 if op.bias:
-                    b = torch.stack([st[op.name + "bias"][None, :] for st in states]).to(device, dtype)
+                    b = torch.stack([st[op.name + "bias"][None, :] for st in states])
+                    b = b.to(device, dtype)
                     bi = self._add_param(b.contiguous(), op.name + "bias", "row")
                 self.op_params.append((wi, bi))
             elif isinstance(op, OrthonormalOp):
@@ -180,7 +181,9 @@ class StackedNetwork:
             st[self.ops[pos].name + "parametrizations.weight.0.base"] = base[j].clone()
         return st
 
-    def forward(self, params: list[torch.Tensor], x: torch.Tensor, members=None) -> torch.Tensor:
+    def forward(
+        self, params: list[torch.Tensor], x: torch.Tensor, members=None
+    ) -> torch.Tensor:
         """Outputs ``(G', n, out)`` of the members (all, or those indexed by ``members``) on
         their inputs ``x`` of shape ``(G', n, in)``."""
         h = x
@@ -216,9 +219,10 @@ class StackedNetwork:
         bc1 = 1.0 - _BETA1**t
         bc2 = 1.0 - _BETA2**t
         shape = (len(self.steps), 1, 1)
-        neg_step = torch.as_tensor(-(lr / bc1), dtype=self.dtype, device=self.device).view(shape)
-        bc2_sqrt = torch.as_tensor(np.sqrt(bc2), dtype=self.dtype, device=self.device).view(shape)
-        idle = None if all_active else torch.as_tensor(np.flatnonzero(~active), device=self.device)
+        dev, dt = self.device, self.dtype
+        neg_step = torch.as_tensor(-(lr / bc1), dtype=dt, device=dev).view(shape)
+        bc2_sqrt = torch.as_tensor(np.sqrt(bc2), dtype=dt, device=dev).view(shape)
+        idle = None if all_active else torch.as_tensor(np.flatnonzero(~active), device=dev)
         with torch.no_grad():
             for p, g, m, v in zip(self.params, grads, self.m, self.v):
                 shp = (-1,) + (1,) * (p.dim() - 1)

@@ -215,7 +215,9 @@ class GroupRun:
 
             # folds of one candidate share its seed, hence its initial network
             module = modules.setdefault(t.candidate, setup.module)
-            member = BatchedMember(module, tr, setup.config, setup.seed, folds[t.fold][1], tag=t.id)
+            member = BatchedMember(
+                module, tr, setup.config, setup.seed, folds[t.fold][1], tag=t.id
+            )
             self.members[t.id] = (member, est)
             self.pending.append(t)
 

@@ -92,7 +92,8 @@ def estimator_class(kind: str):
     if not isinstance(kind, str) or kind.lower() not in table:
         names = ", ".join(repr(n) for n in sorted(e.name for e in entries))
         raise InvalidParameterError(
-            f"The 'estimator' entry of the search space must be one of {names}. Got {_fmt(kind)} instead."
+            f"The 'estimator' entry of the search space must be one of {names}. "
+            f"Got {_fmt(kind)} instead."
         )
     return table[kind.lower()]
 

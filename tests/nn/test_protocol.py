@@ -1,0 +1,80 @@
+"""The shared training protocol: the stopping rule and the multi-start Adam loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xslatent.nn._multistart import multistart_adam
+from xslatent.nn._train import StoppingRule, TrainConfig
+
+
+def _run(rule, losses, scores=None):
+    improved = []
+    for epoch, loss in enumerate(losses, start=1):
+        score = None if scores is None else scores[epoch - 1]
+        improved.append(rule.update(epoch, loss, score))
+        if rule.done:
+            break
+    return improved
+
+
+def test_stopping_on_training_loss():
+    """MLPRegressor's rule: n_iter_no_change epochs without a decrease of at least tol."""
+    rule = StoppingRule(TrainConfig(tol=0.1, n_iter_no_change=2, max_iter=50))
+    # 1.0 -> 0.5 improves by 0.5; 0.45 and 0.41 improve by less than tol: stop at epoch 4
+    improved = _run(rule, [1.0, 0.5, 0.45, 0.41, 0.1, 0.0])
+    res = rule.result
+    assert res.converged and res.n_iter == 4 and res.loss_curve == [1.0, 0.5, 0.45, 0.41]
+    assert res.best_epoch == 4 and improved == [True, True, True, True]  # still the lowest loss
+    assert res.validation_scores == []
+
+
+def test_stopping_on_validation_score():
+    rule = StoppingRule(TrainConfig(tol=0.01, n_iter_no_change=3, max_iter=50))
+    scores = [0.2, 0.5, 0.505, 0.4, 0.509, 0.9]
+    improved = _run(rule, [1.0] * 6, scores)
+    res = rule.result
+    # epochs 3, 4, 5 gain less than tol over the best 0.5: stop after epoch 5
+    assert res.converged and res.n_iter == 5 and res.validation_scores == scores[:5]
+    assert improved == [True, True, True, False, True] and res.best_epoch == 5
+    assert rule.best_score == 0.509
+
+
+def test_max_iter_ends_without_convergence():
+    rule = StoppingRule(TrainConfig(tol=0.0, n_iter_no_change=5, max_iter=3))
+    _run(rule, [3.0, 2.0, 1.0, 0.5])
+    assert rule.done and not rule.result.converged and rule.result.n_iter == 3
+
+
+def test_multistart_keeps_each_starts_best():
+    """One Adam step moves every coordinate by ~lr against its gradient's sign; a start the
+    step makes worse keeps its starting point."""
+    Z0 = torch.tensor([[1.0], [-0.001]], dtype=torch.float64)
+    best, loss, n = multistart_adam(lambda Z: (Z**2).sum(-1), Z0, learning_rate=0.1, max_evals=2)
+    assert n == 2
+    np.testing.assert_allclose(best.numpy(), [[0.9], [-0.001]], rtol=1e-6)
+    np.testing.assert_allclose(loss.numpy(), [0.81, 1e-6], rtol=1e-5)
+    assert not best.requires_grad and Z0[0, 0] == 1.0  # the input is not modified
+
+
+def test_multistart_plateau_stops_and_lowers_the_rate():
+    """The plateau test watches the best start: it stops the loop early, and each drop of
+    the learning rate lets the best start settle closer to the minimum."""
+    c = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    Z0 = torch.randn((5, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    errors, evals = [], []
+    for drops in (0, 1, 2):
+        best, loss, n = multistart_adam(
+            lambda Z: ((Z - c) ** 2).sum(-1), Z0, learning_rate=0.05, max_evals=5000,
+            tol=1e-12, n_iter_no_change=50, n_lr_drops=drops,
+        )
+        i = int(torch.argmin(loss))
+        errors.append(float(torch.linalg.norm(best[i] - c)))
+        evals.append(n)
+        assert float(loss[i]) == pytest.approx(errors[-1] ** 2, rel=1e-9)
+    assert all(n < 5000 for n in evals) and evals[0] < evals[1] < evals[2]
+    assert errors[0] < 1e-6 and errors[1] < errors[0] / 2 and errors[2] <= errors[1]
+    # no gain after the last drop: the loop stops exactly n_iter_no_change evaluations later
+    assert evals[2] - evals[1] == 50

@@ -94,6 +94,7 @@ class CoveredVarianceScoreMixin:
             )
         return r2_score(y, self.predict(X))
 
+
 @dataclass
 class TrainingSetup:
     """What :meth:`TorchNetworkEstimator.prepare_training` returns: validated data, the

@@ -162,10 +162,10 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Structures (standardized descriptors).
+            Standardized structures the basis vectors live in.
         y : array-like of shape (n_samples, n_outputs)
-            Targets (scaled spectra); 2-D, as for a multi-output
-            :class:`~sklearn.neural_network.MLPRegressor`.
+            Targets whose covered variance each vector maximizes (2-D); an unfitted
+            emulator is fitted on ``(X, y)`` first.
 
         Returns
         -------
@@ -323,7 +323,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Structures.
+            Standardized structures, projected on the first ``n_components`` vectors.
         y : array-like of shape (n_samples, n_outputs)
             True targets.
         n_components : int or None, default=None

@@ -146,10 +146,9 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Structures (standardized descriptors).
+            Standardized structures, projected on the orthonormal basis.
         y : array-like of shape (n_samples, n_outputs)
-            Targets (scaled spectra); 2-D, as for a multi-output
-            :class:`~sklearn.neural_network.MLPRegressor`.
+            Targets (2-D) the decoder learns to reproduce from the scores.
 
         Returns
         -------

@@ -122,9 +122,9 @@ class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimat
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Structures (standardized descriptors).
+            Standardized structural descriptors.
         y : array-like of shape (n_samples, n_outputs)
-            Targets (scaled spectra); 2-D, as for a multi-output
+            Targets (scaled spectra or moments); 2-D, as for a multi-output
             :class:`~sklearn.neural_network.MLPRegressor`.
 
         Returns

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from .._fileio import TMP_SUFFIX, atomic_path
+
 __all__ = [
     "THREAD_ENV",
     "ChunkError",
@@ -207,9 +209,8 @@ def read_chunk(path: str | os.PathLike) -> dict:
 def _write_chunk(path: Path, result: Mapping[str, Any], chunk_id: int, extra_attrs: Mapping) -> None:
     import h5py
 
-    tmp = path.with_name(path.name + ".tmp")
     excluded = list(result.get("excluded", []) or [])
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for name, value in result.items():
             if name in _RESERVED:
                 continue
@@ -232,20 +233,6 @@ def _write_chunk(path: Path, result: Mapping[str, Any], chunk_id: int, extra_att
         f.attrs["chunk_id"] = int(chunk_id)
         f.attrs["n_excluded"] = len(excluded)
         f.attrs[_COMPLETE_ATTR] = True
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - not supported on every platform
-        pass
 
 
 def _limit_threads() -> None:
@@ -364,7 +351,7 @@ def run_chunks(
     expected_attrs = dict(expected_attrs or {})
     report = RunReport()
 
-    for stale in out_dir.glob("*.tmp"):
+    for stale in out_dir.glob("*" + TMP_SUFFIX):
         logger.info("removing unfinished file %s", stale)
         stale.unlink()
 

@@ -45,9 +45,9 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from .._fileio import sha256sum
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFormatError, InvalidParameterError
-from ..datasets._bundled import sha256sum
 from ._runner import RunReport, _plain, chunk_path, is_complete, package_versions, run_chunks
 
 __all__ = [

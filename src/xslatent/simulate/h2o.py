@@ -52,9 +52,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._fileio import atomic_path, sha256sum
 from .._validation import Interval, validate_params
 from ..exceptions import DataFormatError
-from ..datasets._bundled import sha256sum
 from ._runner import ChunkError, ItemError, RunReport, chunk_path, is_complete, package_versions, run_chunks
 
 __all__ = [
@@ -1041,9 +1041,8 @@ def assemble(
     order = np.argsort(merged["structure/snapshot_index"], kind="stable")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
     opts = dict(compression="gzip", compression_opts=6, shuffle=True, track_times=False)
-    with h5py.File(tmp, "w", track_order=False) as f:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w", track_order=False) as f:
         for k, v in merged.items():
             f.create_dataset(k, data=v[order], chunks=True if v.ndim else None, **opts)
         for g, grid in grids.items():
@@ -1067,7 +1066,6 @@ def assemble(
             "XPS: unit-area line; XES: sticks sum to 1; XAS: absolute oscillator strengths per "
             "core spin-orbital (spectrum in 1/eV)"
         )
-    os.replace(tmp, out_path)
     sha = sha256sum(out_path)
     logger.info("wrote %s: %d snapshots, %d excluded, sha256 %s", out_path, len(order), len(exc_idx), sha)
     if verbose:

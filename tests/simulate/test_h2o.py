@@ -227,7 +227,9 @@ def test_generate_after_kill_recomputes_only_broken_chunk(generated, tmp_path):
 
 
 def test_failed_check_is_recorded_as_excluded(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(h2o, "_MIN_CORE_OVERLAP", 1.01)  # no snapshot can pass
+    from xslatent.simulate import _h2o_spectra
+
+    monkeypatch.setattr(_h2o_spectra, "_MIN_CORE_OVERLAP", 1.01)  # no snapshot can pass
     report = h2o.generate(tmp_path, n_snapshots=1, n_workers=0, chunk_size=1, seed=0,
                           progress=False, frames_per_trajectory=1, equilibration_fs=10.0)
     assert report.spectra.n_excluded == 1 and report.spectra.computed == [0]

@@ -42,6 +42,7 @@ __all__ = [
     "ChunkError",
     "ItemError",
     "RunReport",
+    "attrs_equal",
     "chunk_path",
     "is_complete",
     "read_chunk",
@@ -128,7 +129,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _attr_equal(a: Any, b: Any) -> bool:
+def attrs_equal(a: Any, b: Any) -> bool:
+    """Whether two HDF5 attribute values are equal (bytes as str, arrays element-wise)."""
     if isinstance(a, bytes):
         a = a.decode()
     if isinstance(b, bytes):
@@ -171,7 +173,7 @@ def is_complete(path: str | os.PathLike, expected_attrs: Mapping[str, Any] | Non
     except (OSError, KeyError, ValueError):
         return False
     for key, value in (expected_attrs or {}).items():
-        if key not in attrs or not _attr_equal(attrs[key], value):
+        if key not in attrs or not attrs_equal(attrs[key], value):
             raise ChunkError(
                 f"{path} was written with {key}={_plain(attrs.get(key))!r}, but this run has "
                 f"{key}={_plain(value)!r}. Use another output directory or delete the old files."

@@ -48,7 +48,9 @@ import numpy as np
 from .._fileio import sha256sum
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFormatError, InvalidParameterError
-from ._runner import RunReport, _plain, chunk_path, is_complete, package_versions, run_chunks
+from ._merge import complete_chunk_files, concat_padded, pad_rows
+from ._runner import RunReport, _plain, attrs_equal, chunk_path, package_versions
+from ._runner import run_chunks
 
 __all__ = [
     "DEFAULT_PRESSURES_GPA",
@@ -283,17 +285,9 @@ def compute_sites(
 _PADDED = {"sticks/energy": np.nan, "sticks/intensity": 0.0, "sticks/o2s_weight": 0.0}
 
 
-def _pad(rows: list, fill: float, width: int | None = None) -> np.ndarray:
-    width = max((len(r) for r in rows), default=0) if width is None else width
-    out = np.full((len(rows), width), fill)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
 def _stack(key: str, values: list) -> np.ndarray:
     if key in _PADDED:
-        return _pad(values, _PADDED[key])
+        return pad_rows(values, _PADDED[key])
     return np.asarray(values)
 
 
@@ -432,11 +426,7 @@ def _spectra_chunk(run_id: int, *, geometry_dir: str, spectrum: dict) -> dict:
         vals = [p[key] for p in parts if key in p and len(p[key])]
         if not vals:
             continue
-        if key in _PADDED:
-            width = max(v.shape[1] for v in vals)
-            vals = [np.pad(v, ((0, 0), (0, width - v.shape[1])), constant_values=_PADDED[key])
-                    for v in vals]
-        merged[key] = np.concatenate(vals)
+        merged[key] = concat_padded(vals, _PADDED[key]) if key in _PADDED else np.concatenate(vals)
     n = len(merged.get("sites/atom_index", []))
     merged["sites/run_index"] = np.full(n, run_id, dtype=np.int32)
     merged["sites/pressure_gpa"] = np.full(n, pressure)
@@ -617,12 +607,8 @@ def assemble(
 
     validate_params("assemble", {"targets": targets},
                     {"targets": [Options(("broadened", "sticks"))]})
-    chunk_dir = Path(out_dir)
-    if (chunk_dir / "chunks").is_dir():
-        chunk_dir = chunk_dir / "chunks"
-    paths = [p for p in sorted(chunk_dir.glob("chunk_*.h5")) if is_complete(p)]
-    if not paths:
-        raise DataFormatError(f"No complete chunk files in {chunk_dir}.")
+    paths = complete_chunk_files(out_dir)
+    chunk_dir = paths[0].parent
     data: dict[str, list] = {}
     attrs0: dict | None = None
     grid = None
@@ -637,7 +623,7 @@ def assemble(
             else:
                 for k in ("seed", "spectrum_cluster", "spectrum_fwhm", "spectrum_o2s_shift",
                           "md_quench_ps"):
-                    if not _same(attrs.get(k), attrs0.get(k)):
+                    if not attrs_equal(attrs.get(k), attrs0.get(k)):
                         raise DataFormatError(
                             f"{p} has {k}={attrs.get(k)!r}, other chunks {attrs0.get(k)!r}.")
             ids.append(int(f.attrs["chunk_id"]))
@@ -660,11 +646,7 @@ def assemble(
         )
     merged = {}
     for key, parts in data.items():
-        if key in _PADDED:
-            width = max(a.shape[1] for a in parts)
-            parts = [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=_PADDED[key])
-                     for a in parts]
-        merged[key] = np.concatenate(parts)
+        merged[key] = concat_padded(parts, _PADDED[key]) if key in _PADDED else np.concatenate(parts)
     order = np.lexsort((merged["sites/atom_index"], merged["sites/snapshot_index"],
                         merged["sites/run_index"]))
     merged = {k: v[order] for k, v in merged.items()}
@@ -721,11 +703,3 @@ def assemble(
     if verbose:
         print(f"{sha}  {out_path}")
     return sha
-
-
-def _same(a: Any, b: Any) -> bool:
-    a, b = _plain(a), _plain(b)
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except (TypeError, ValueError):  # pragma: no cover
-        return a == b

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from xslatent.exceptions import DataFormatError
-from xslatent.simulate._merge import complete_chunk_files, concat_padded, pad_rows
+from xslatent.simulate._merge import (
+    check_coverage,
+    check_same_attrs,
+    complete_chunk_files,
+    concat_padded,
+    pad_rows,
+)
 from xslatent.simulate._runner import attrs_equal, run_chunks
 
 
@@ -46,3 +52,13 @@ def test_complete_chunk_files_finds_the_chunks_dir_and_skips_unfinished(tmp_path
 ])
 def test_attrs_equal(a, b, equal):
     assert attrs_equal(a, b) is equal
+
+
+def test_run_parameter_checks_name_what_differs(tmp_path):
+    check_same_attrs("c1.h5", {"seed": 1, "xc": b"B3LYP"}, {"seed": 1, "xc": "B3LYP"}, ("seed", "xc"))
+    with pytest.raises(DataFormatError, match=r"c2.h5 has seed=2, other chunks 1\."):
+        check_same_attrs("c2.h5", {"seed": 2}, {"seed": 1}, ("seed",))
+    check_coverage([], 10, "snapshots", tmp_path, allow_incomplete=False)
+    check_coverage([3, 4], 10, "snapshots", tmp_path, allow_incomplete=True)
+    with pytest.raises(DataFormatError, match=r"2 of 10 snapshots have no chunk in .*\(e.g. \[3, 4\]\)"):
+        check_coverage([3, 4], 10, "snapshots", tmp_path, allow_incomplete=False)

@@ -9,15 +9,22 @@ intensities and weights with 0, so padding never adds a line.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..exceptions import DataFormatError
-from ._runner import is_complete
+from ._runner import attrs_equal, is_complete
 
-__all__ = ["complete_chunk_files", "concat_padded", "pad_rows"]
+__all__ = [
+    "check_coverage",
+    "check_same_attrs",
+    "complete_chunk_files",
+    "concat_padded",
+    "pad_rows",
+]
 
 
 def pad_rows(rows: Sequence, fill: float, width: int | None = None) -> np.ndarray:
@@ -104,3 +111,56 @@ def complete_chunk_files(directory: str | os.PathLike, pattern: str = "chunk_*.h
     if not paths:
         raise DataFormatError(f"No complete chunk files in {chunk_dir}.")
     return paths
+
+
+def check_same_attrs(path: str | os.PathLike, attrs: Mapping[str, Any],
+                     reference: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """Raise unless chunk ``path`` agrees with the first chunk on the run parameters ``keys``.
+
+    Parameters
+    ----------
+    path : path-like
+        The chunk being merged, for the message.
+    attrs, reference : mapping
+        Its attributes and those of the first chunk.
+    keys : iterable of str
+        Attributes that must be equal (compared with
+        :func:`~xslatent.simulate._runner.attrs_equal`; a key missing from both is equal).
+
+    Raises
+    ------
+    DataFormatError
+        Naming the first key that differs and both values.
+    """
+    for k in keys:
+        if not attrs_equal(attrs.get(k), reference.get(k)):
+            raise DataFormatError(f"{path} has {k}={attrs.get(k)!r}, other chunks {reference.get(k)!r}.")
+
+
+def check_coverage(missing: Sequence[int], n_total: int, unit: str, chunk_dir: str | os.PathLike,
+                   allow_incomplete: bool) -> None:
+    """Raise if items of a run have no chunk, unless ``allow_incomplete``.
+
+    Parameters
+    ----------
+    missing : sequence of int
+        Indices of the items (snapshots, runs) that no complete chunk holds.
+    n_total : int
+        Number of items the run asked for.
+    unit : str
+        Plural name of the items, for the message.
+    chunk_dir : path-like
+        Directory of the chunks, for the message.
+    allow_incomplete : bool
+        Accept missing items.
+
+    Raises
+    ------
+    DataFormatError
+        Naming how many items are missing and the first few of them.
+    """
+    if len(missing) and not allow_incomplete:
+        raise DataFormatError(
+            f"{len(missing)} of {n_total} {unit} have no chunk in {chunk_dir} (e.g. "
+            f"{list(missing[:5])}); finish the run or pass allow_incomplete=True."
+        )

@@ -47,9 +47,10 @@ import numpy as np
 
 from .._fileio import sha256sum
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFormatError, InvalidParameterError
-from ._merge import complete_chunk_files, concat_padded, pad_rows
-from ._runner import RunReport, _plain, attrs_equal, chunk_path, package_versions
+from ..exceptions import InvalidParameterError
+from ._merge import check_coverage, check_same_attrs, complete_chunk_files, concat_padded
+from ._merge import pad_rows
+from ._runner import RunReport, _plain, chunk_path, package_versions
 from ._runner import run_chunks
 
 __all__ = [
@@ -621,11 +622,8 @@ def assemble(
                 attrs0 = attrs
                 grid = f["spectrum/energy"][()]
             else:
-                for k in ("seed", "spectrum_cluster", "spectrum_fwhm", "spectrum_o2s_shift",
-                          "md_quench_ps"):
-                    if not attrs_equal(attrs.get(k), attrs0.get(k)):
-                        raise DataFormatError(
-                            f"{p} has {k}={attrs.get(k)!r}, other chunks {attrs0.get(k)!r}.")
+                check_same_attrs(p, attrs, attrs0, ("seed", "spectrum_cluster", "spectrum_fwhm",
+                                                    "spectrum_o2s_shift", "md_quench_ps"))
             ids.append(int(f.attrs["chunk_id"]))
             excluded += [(int(f.attrs["chunk_id"]), int(i), _plain(r))
                          for i, r in zip(f["excluded/index"][()], f["excluded/reason"][()])]
@@ -639,11 +637,7 @@ def assemble(
                     data.setdefault(full, []).append(node[()])
     n_runs = len(np.asarray(attrs0["pressures_gpa"])) * int(attrs0["runs_per_pressure"])
     missing = sorted(set(range(n_runs)) - set(ids))
-    if missing and not allow_incomplete:
-        raise DataFormatError(
-            f"{len(missing)} of {n_runs} runs have no chunk in {chunk_dir} (e.g. {missing[:5]}); "
-            f"finish the run or pass allow_incomplete=True."
-        )
+    check_coverage(missing, n_runs, "runs", chunk_dir, allow_incomplete)
     merged = {}
     for key, parts in data.items():
         merged[key] = concat_padded(parts, _PADDED[key]) if key in _PADDED else np.concatenate(parts)

@@ -25,7 +25,6 @@ import numpy as np
 
 from .._fileio import atomic_path, sha256sum
 from .._validation import Interval, validate_params
-from ..exceptions import DataFormatError
 from ._h2o_md import DEFAULT_TEMPERATURE, EXPERIMENTAL_GEOMETRY, md_trajectory, run_md, xtb_minimum
 from ._h2o_spectra import (
     BASIS_DESCRIPTION,
@@ -47,8 +46,9 @@ from ._h2o_spectra import (
     make_basis,
     xas_gaussian_fwhm,
 )
-from ._merge import complete_chunk_files, concat_padded, pad_rows
-from ._runner import ChunkError, ItemError, RunReport, attrs_equal, chunk_path, package_versions
+from ._merge import check_coverage, check_same_attrs, complete_chunk_files, concat_padded
+from ._merge import pad_rows
+from ._runner import ChunkError, ItemError, RunReport, chunk_path, package_versions
 from ._runner import run_chunks
 
 
@@ -448,20 +448,15 @@ def assemble(
                 for g in ("xps", "xes", "xas"):
                     grids[g] = f[f"{g}/energy"][()]
             else:
-                for k in ("seed", "temperature_K", "xc", "basis", "grid_level", "chunk_size"):
-                    if not attrs_equal(attrs.get(k), attrs0.get(k)):
-                        raise DataFormatError(f"{p} has {k}={attrs.get(k)!r}, other chunks {attrs0.get(k)!r}.")
+                check_same_attrs(p, attrs, attrs0, ("seed", "temperature_K", "xc", "basis",
+                                                    "grid_level", "chunk_size"))
             covered.update(range(int(f.attrs["snapshot_start"]), int(f.attrs["snapshot_stop"])))
             for k in _PER_SNAPSHOT:
                 data[k].append(f[k][()])
             exc_idx.extend(f["excluded/index"][()].tolist())
             exc_reason.extend(r.decode() if isinstance(r, bytes) else str(r) for r in f["excluded/reason"][()])
-    missing = n_total - len(covered & set(range(n_total)))
-    if missing and not allow_incomplete:
-        raise DataFormatError(
-            f"{missing} of {n_total} snapshots have no chunk in {chunk_dir}; finish the run or "
-            f"pass allow_incomplete=True."
-        )
+    missing = sorted(set(range(n_total)) - covered)
+    check_coverage(missing, n_total, "snapshots", chunk_dir, allow_incomplete)
     merged = {}
     for k, parts in data.items():
         joined = concat_padded(parts, _PADDED[k]) if k in _PADDED else np.concatenate(parts)
@@ -487,7 +482,7 @@ def assemble(
         f.attrs["n_snapshots"] = len(order)
         f.attrs["n_snapshots_requested"] = int(n_total)
         f.attrs["n_excluded"] = len(exc_idx)
-        f.attrs["n_missing"] = int(missing)
+        f.attrs["n_missing"] = len(missing)
         f.attrs["energy_unit"] = "eV"
         f.attrs["length_unit"] = "angstrom"
         f.attrs["normalisation"] = (

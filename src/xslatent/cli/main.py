@@ -4,7 +4,7 @@ Adding a subcommand: write one module in this package with ``add_parser(subparse
 (which creates the subcommand's parser, with its help text, and returns it) and
 ``run(args) -> int``, then add one line to :data:`SUBCOMMANDS`. A subcommand module imports
 only the standard library at module level (numpy, torch, h5py... inside ``run``), so that
-``xslatent --help`` stays instant; ``tests/test_cli.py`` checks this for every module.
+``xslatent --help`` stays instant; ``tests/cli/test_cli_policy.py`` checks this for every module.
 
 Error policy (one place, here): an error the user caused (a missing or unreadable file, a bad
 option or config value, :class:`~xslatent.exceptions.InvalidParameterError`,

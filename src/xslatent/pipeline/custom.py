@@ -74,9 +74,6 @@ def read_config(path=None) -> dict:
 
 def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=print) -> dict:
     """Emulator, ECA, EDNN and NNCA on ``data`` with the settings of ``config``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_basis_vectors, plot_mean_spectrum

@@ -45,10 +45,13 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from .._fileio import sha256sum
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFormatError, InvalidParameterError
-from ..datasets._bundled import sha256sum
-from ._runner import RunReport, _plain, chunk_path, is_complete, package_versions, run_chunks
+from ..exceptions import InvalidParameterError
+from ._merge import check_coverage, check_same_attrs, complete_chunk_files, concat_padded
+from ._merge import pad_rows
+from ._runner import RunReport, _plain, chunk_path, package_versions
+from ._runner import run_chunks
 
 __all__ = [
     "DEFAULT_PRESSURES_GPA",
@@ -309,17 +312,9 @@ def compute_sites(
 _PADDED = {"sticks/energy": np.nan, "sticks/intensity": 0.0, "sticks/o2s_weight": 0.0}
 
 
-def _pad(rows: list, fill: float, width: int | None = None) -> np.ndarray:
-    width = max((len(r) for r in rows), default=0) if width is None else width
-    out = np.full((len(rows), width), fill)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
 def _stack(key: str, values: list) -> np.ndarray:
     if key in _PADDED:
-        return _pad(values, _PADDED[key])
+        return pad_rows(values, _PADDED[key])
     return np.asarray(values)
 
 
@@ -480,11 +475,7 @@ def merge_site_rows(parts: Sequence[dict]) -> dict:
         vals = [p[key] for p in parts if key in p and len(p[key])]
         if not vals:
             continue
-        if key in _PADDED:
-            width = max(v.shape[1] for v in vals)
-            vals = [np.pad(v, ((0, 0), (0, width - v.shape[1])), constant_values=_PADDED[key])
-                    for v in vals]
-        merged[key] = np.concatenate(vals)
+        merged[key] = concat_padded(vals, _PADDED[key]) if key in _PADDED else np.concatenate(vals)
     return merged
 
 
@@ -614,7 +605,8 @@ def generate(
 
 # --------------------------------------------------------------------------- assemble
 
-_SKIP_ATTRS = {"chunk_id", "n_excluded", "complete", "run_index", "pressure_gpa"}
+_SKIP_ATTRS = {"chunk_id", "n_excluded", "complete", "run_index", "pressure_gpa",
+               "snapshot_index", "part"}
 
 
 def assemble(
@@ -672,12 +664,8 @@ def assemble(
 
     validate_params("assemble", {"targets": targets},
                     {"targets": [Options(("broadened", "sticks"))]})
-    chunk_dir = Path(out_dir)
-    if (chunk_dir / "chunks").is_dir():
-        chunk_dir = chunk_dir / "chunks"
-    paths = [p for p in sorted(chunk_dir.glob("chunk_*.h5")) if is_complete(p)]
-    if not paths:
-        raise DataFormatError(f"No complete chunk files in {chunk_dir}.")
+    paths = complete_chunk_files(out_dir)
+    chunk_dir = paths[0].parent
     data: dict[str, list] = {}
     attrs0: dict | None = None
     grid = None
@@ -690,11 +678,9 @@ def assemble(
                 attrs0 = attrs
                 grid = f["spectrum/energy"][()]
             else:
-                for k in ("seed", "spectrum_cluster", "spectrum_fwhm", "spectrum_o2s_shift",
-                          "md_quench_ps"):
-                    if not _same(attrs.get(k), attrs0.get(k)):
-                        raise DataFormatError(
-                            f"{p} has {k}={attrs.get(k)!r}, other chunks {attrs0.get(k)!r}.")
+                check_same_attrs(p, attrs, attrs0, ("seed", "spectrum_method", "spectrum_cluster",
+                                                    "spectrum_fwhm", "spectrum_o2s_shift",
+                                                    "md_quench_ps"))
             ids.append(int(f.attrs["chunk_id"]))
             excluded += [(int(f.attrs["chunk_id"]), int(i), _plain(r))
                          for i, r in zip(f["excluded/index"][()], f["excluded/reason"][()])]
@@ -707,20 +693,13 @@ def assemble(
                         continue
                     data.setdefault(full, []).append(node[()])
     n_runs = len(np.asarray(attrs0["pressures_gpa"])) * int(attrs0["runs_per_pressure"])
-    n_runs = int(attrs0.get("n_chunks_total", n_runs))
+    n_runs = int(attrs0.get("n_chunks_total", n_runs))  # DFT chunks: one per (part, snapshot, run)
     missing = sorted(set(range(n_runs)) - set(ids))
-    if missing and not allow_incomplete:
-        raise DataFormatError(
-            f"{len(missing)} of {n_runs} runs have no chunk in {chunk_dir} (e.g. {missing[:5]}); "
-            f"finish the run or pass allow_incomplete=True."
-        )
+    check_coverage(missing, n_runs, "chunks" if "n_chunks_total" in attrs0 else "runs", chunk_dir,
+                   allow_incomplete)
     merged = {}
     for key, parts in data.items():
-        if key in _PADDED:
-            width = max(a.shape[1] for a in parts)
-            parts = [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=_PADDED[key])
-                     for a in parts]
-        merged[key] = np.concatenate(parts)
+        merged[key] = concat_padded(parts, _PADDED[key]) if key in _PADDED else np.concatenate(parts)
     order = np.lexsort((merged["sites/atom_index"], merged["sites/snapshot_index"],
                         merged["sites/run_index"]))
     merged = {k: v[order] for k, v in merged.items()}
@@ -777,11 +756,3 @@ def assemble(
     if verbose:
         print(f"{sha}  {out_path}")
     return sha
-
-
-def _same(a: Any, b: Any) -> bool:
-    a, b = _plain(a), _plain(b)
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except (TypeError, ValueError):  # pragma: no cover
-        return a == b

@@ -18,6 +18,9 @@ SUBCOMMANDS = {
     "select": ("xslatent.cli.select", "randomized hyper-parameter search from a TOML config"),
     "inverse-stability": ("xslatent.cli.inverse_stability", "EDNN layer-wise inversion analysis"),
     "info": ("xslatent.cli.info", "describe a Dataset HDF5 file or a saved model"),
+    "dataset": ("xslatent.cli.dataset", "build a Dataset HDF5 file from structures and spectra"),
+    "analyse": ("xslatent.cli.analyse", "emulator, ECA, EDNN, NNCA on a Dataset -> a reusable run directory"),
+    "interpret": ("xslatent.cli.interpret", "fit a measured spectrum with a run's models -> structure"),
 }
 
 

@@ -254,10 +254,12 @@ class Run:
 
     @property
     def energy(self) -> np.ndarray:
+        """The models' energy grid (eV)."""
         return np.asarray(self.info["energy"], dtype=float)
 
     @property
     def feature_names(self) -> list:
+        """Names of the structural features, with their units."""
         return list(self.info["feature_names"])
 
 

@@ -97,9 +97,10 @@ def main(argv=None) -> int:
         xslatent("dataset", "build", *files, "--spectra", str(w / "spectra.csv"), "--absorber", "O",
                  "--neighbors", "H", "--name", "my-water", "--out", str(w / "data.h5"))
     xslatent("analyse", str(w / "data.h5"), "--out", str(w / "run"), "--config", str(w / "quick.toml"))
-    xslatent("interpret", str(w / "run"), str(w / "snapshot.dat"), "--out", str(w / "snapshot"))
+    xslatent("interpret", str(w / "run"), str(w / "snapshot.dat"), "--out", str(w / "snapshot"),
+             "--overwrite")
     xslatent("interpret", str(w / "run"), str(w / "average.dat"), str(w / "average_shifted.dat"),
-             "--fit-shift", "1.0", "--out", str(w / "average"))
+             "--fit-shift", "1.0", "--out", str(w / "average"), "--overwrite")
 
     names = truth["names"]
     snap = json.loads((w / "snapshot" / "interpretation.json").read_text())["spectra"][0]

@@ -205,3 +205,14 @@ def test_cli_build_refuses_to_overwrite(tmp_path):
     assert Dataset.load(tmp_path / "d.h5").feature_names[0] == "angle_HOH_deg"
     with pytest.raises(InvalidParameterError, match="'--out' option must name a new file"):
         cli.run(build_parser(argv).parse_args(argv))
+
+
+def test_groups_are_files_and_repeated_stems_use_paths(tmp_path):
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        ase.io.write(tmp_path / d / "traj.extxyz", waters(2, seed=ord(d)))
+    np.savetxt(tmp_path / "s.csv", np.vstack([E, np.ones((4, E.size))]), delimiter=",")
+    ds = build_dataset([tmp_path / "a" / "traj.extxyz", tmp_path / "b" / "traj.extxyz"], tmp_path / "s.csv",
+                       absorber="O")
+    assert ds.groups.tolist() == [str(tmp_path / "a" / "traj.extxyz")] * 2 + [str(tmp_path / "b" / "traj.extxyz")] * 2
+    assert ds.metadata["file_index"].tolist() == [0, 0, 1, 1]

@@ -64,6 +64,8 @@ def test_interpret_cli_one_row_per_spectrum(analysed, capsys):
     assert set(doc["spectra"][0]["models"]) == {"eca", "ednn_k1", "nnca_k1"}
     assert doc["spectra"][0]["models"]["ednn_k1"]["structure"] is None  # EDNN has no expansion
     assert "one\t+0.000" in capsys.readouterr().out
+    with pytest.raises(InvalidParameterError, match="'--out' option must name a folder without"):
+        _cli(argv)
 
 
 def test_analyse_refuses_the_paper_workflow_names():

@@ -17,6 +17,7 @@ def add_parser(subparsers):
     p.add_argument("spectra", metavar="SPECTRUM", nargs="+",
                    help="spectrum files, tables, directories or quoted globs")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier interpretation in --out")
     p.add_argument("--fit-shift", type=float, default=0.0, metavar="EV",
                    help="fit an energy shift within ±EV (default 0: no shift)")
     p.add_argument("--normalize", choices=["auto", "area", "max", "none"], default="auto",
@@ -37,6 +38,13 @@ def run(args) -> int:
     from ..io import read_spectra
     from ..io._spectra import _expand
 
+    from ..exceptions import InvalidParameterError
+
+    if (Path(args.out) / "interpretation.json").exists() and not args.overwrite:
+        raise InvalidParameterError(
+            f"The '--out' option must name a folder without an interpretation (or pass --overwrite). "
+            f"Got {args.out!r}, which has one."
+        )
     columns = None if args.columns is None else tuple(int(v) for v in args.columns.split(","))
     spectra = []
     for source in args.spectra:  # every file keeps its own grid

@@ -284,8 +284,9 @@ def build_dataset(
         Replace each spectrum by the mean, std, skewness and excess kurtosis of the lines in
         these energy windows (:func:`xslatent.features.moments.line_moments`).
     groups : {"file"} or "info:KEY" or None, default="file"
-        Group label per sample for grouped splits: the structure file (trajectory), or a
-        value of each frame's ``info``; None records no groups.
+        Group label per sample for grouped splits: the structure file (trajectory; its stem,
+        or its path when stems repeat), or a value of each frame's ``info``; None records
+        no groups.
     skip_bad : bool, default=False
         Drop samples whose spectrum or descriptor has NaN/inf (logged, and listed in
         ``attrs["skipped"]``) instead of raising.
@@ -336,6 +337,9 @@ def build_dataset(
     label = absorber if isinstance(absorber, str) else "A"
     desc = _Descriptor(features, n_neighbors, neighbors, soap, all_frames, label)
 
+    # group label of a file: its stem, or its path when two files share a stem
+    stems = [f.stem for f in files]
+    labels = stems if len(set(stems)) == len(stems) else [str(f) for f in files]
     X, file_idx, frame_idx, atom_idx, keys, group = [], [], [], [], [], []
     for fi, (path, frames) in enumerate(zip(files, frames_per_file)):
         for j, atoms in enumerate(frames):
@@ -359,7 +363,7 @@ def build_dataset(
                 else:
                     out += [value] * len(sites)
             if groups == "file":
-                group += [path.stem] * len(sites)
+                group += [labels[fi]] * len(sites)
     X = np.concatenate(X, axis=0)
     n = X.shape[0]
 

@@ -574,7 +574,9 @@ def write_interpretation(result: dict, out_dir, run: Run) -> dict:
         err = [(sp["models"][primary]["structure_bootstrap_std"] or {}).get(name, 0.0) for sp in result["spectra"]]
         ax.errorbar(idx, [v.get(name, np.nan) for v in vals], yerr=err, fmt="o", color="C0")
         ax.set_xticks(idx, [sp["name"] for sp in result["spectra"]], rotation=45, fontsize=7, ha="right")
-        ax.set_title(name, fontsize=9)
+        lev = result["models"][primary]["feature_leverage"]
+        weak = lev is not None and lev.get(name, 1.0) < 0.1
+        ax.set_title(name + (" (barely encoded)" if weak else ""), fontsize=9)
     if show:
         axes[0][1].legend(fontsize=7)
     fig.tight_layout()

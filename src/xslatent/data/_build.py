@@ -50,7 +50,10 @@ def _structure_files(structures: Any) -> list[Path]:
 
 
 def _read_frames(path: Path, index: str):
-    import ase.io
+    try:
+        import ase.io
+    except ImportError:  # pragma: no cover - ase is the 'data' extra
+        raise ImportError("build_dataset reads structures with ASE: pip install 'xslatent[data]'.") from None
 
     try:
         frames = ase.io.read(str(path), index=index)

@@ -206,7 +206,8 @@ def describe_run(out_dir, data, result, prepared, target_set: str, *, n_referenc
         "models": models_info,
         "n_reference": int(rows.size),
     }
-    atomic_write_text(out / "run.json", json.dumps(info, indent=1))
+    info = _json_safe(info)
+    atomic_write_text(out / "run.json", json.dumps(info, indent=1, allow_nan=False))
     sections = []
     if expansions:
         d = len(data.feature_names)
@@ -447,7 +448,7 @@ def interpret_spectra(
     names = run.feature_names
     q99 = {lab: float(np.quantile(run.info["models"][lab]["test_mse"], 0.99)) for lab in labels}
     expanding = [lab for lab in labels if hasattr(run.models[lab], "inverse_transform")]
-    primary = max(expanding or labels, key=lambda lab: run.info["models"][lab].get("test_r2", -np.inf))
+    primary = max(expanding or labels, key=lambda lab: _or_minus_inf(run.info["models"][lab].get("test_r2")))
     out_spectra, rows = [], []
     for name, e, y in spectra:
         from ..io._spectra import check_energy_grid
@@ -484,7 +485,7 @@ def interpret_spectra(
                 "structure": None if x is None else dict(zip(names, map(float, x[0]))),
                 "structure_bootstrap_std": spread,
                 "channels_compared": int(r["mask"].sum()),
-                "measured_on_grid": np.where(r["mask"], r["measured"], np.nan).tolist(),
+                "measured_on_grid": [float(v) if keep else None for v, keep in zip(r["measured"], r["mask"])],
                 "fitted": r["fitted"].tolist(),
             }
             if outside:
@@ -528,6 +529,21 @@ def interpret_spectra(
     }
 
 
+def _or_minus_inf(value):
+    return -np.inf if value is None else value
+
+
+def _json_safe(value):
+    """NaN and infinities as null, so the file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def write_interpretation(result: dict, out_dir, run: Run) -> dict:
     """Write ``interpretation.json``, ``interpretation.png`` and ``interpretation.html``.
 
@@ -551,7 +567,7 @@ def write_interpretation(result: dict, out_dir, run: Run) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "interpretation.json", "png": out / "interpretation.png",
              "html": out / "interpretation.html"}
-    atomic_write_text(paths["json"], json.dumps(result, indent=1, allow_nan=True))
+    atomic_write_text(paths["json"], json.dumps(_json_safe(result), indent=1, allow_nan=False))
     primary, E, names = result["primary_model"], np.asarray(result["energy"]), result["feature_names"]
     show = names[:6]
     fig, axes = plt.subplots(1, 1 + len(show), figsize=(4.5 + 2.6 * len(show), 3.4), squeeze=False)
@@ -559,7 +575,7 @@ def write_interpretation(result: dict, out_dir, run: Run) -> dict:
     offset = 0.0
     for i, sp in enumerate(result["spectra"]):
         m = sp["models"][primary]
-        meas = np.asarray(m["measured_on_grid"], float)
+        meas = np.asarray(m["measured_on_grid"], dtype=float)  # None (not compared) -> NaN
         ax.plot(E, meas + offset, "k.", ms=2, label="measured" if i == 0 else None)
         ax.plot(E, np.asarray(m["fitted"]) + offset, "C1-", lw=1.2, label=f"fit ({primary})" if i == 0 else None)
         offset += 1.1 * np.nanmax(meas)

@@ -561,6 +561,7 @@ def write_interpretation(result: dict, out_dir, run: Run) -> dict:
     """
     import matplotlib.pyplot as plt
 
+    from ..plotting import plot_reconstructed_feature, plot_spectrum_fits
     from ..report import Section, atomic_write_text, figure_html, table_html, write_report
 
     out = Path(out_dir)
@@ -568,31 +569,20 @@ def write_interpretation(result: dict, out_dir, run: Run) -> dict:
     paths = {"json": out / "interpretation.json", "png": out / "interpretation.png",
              "html": out / "interpretation.html"}
     atomic_write_text(paths["json"], json.dumps(_json_safe(result), indent=1, allow_nan=False))
-    primary, E, names = result["primary_model"], np.asarray(result["energy"]), result["feature_names"]
+    primary, names = result["primary_model"], result["feature_names"]
     show = names[:6]
     fig, axes = plt.subplots(1, 1 + len(show), figsize=(4.5 + 2.6 * len(show), 3.4), squeeze=False)
-    ax = axes[0][0]
-    offset = 0.0
-    for i, sp in enumerate(result["spectra"]):
-        m = sp["models"][primary]
-        meas = np.asarray(m["measured_on_grid"], dtype=float)  # None (not compared) -> NaN
-        ax.plot(E, meas + offset, "k.", ms=2, label="measured" if i == 0 else None)
-        ax.plot(E, np.asarray(m["fitted"]) + offset, "C1-", lw=1.2, label=f"fit ({primary})" if i == 0 else None)
-        offset += 1.1 * np.nanmax(meas)
-    ax.set_xlabel("model energy (eV)")
-    ax.set_ylabel("intensity (offset per spectrum)")
-    ax.legend(fontsize=7)
-    q05, q95 = (np.asarray(run.info["features_train"][k]) for k in ("q05", "q95"))
-    idx = np.arange(len(result["spectra"]))
+    chosen = [sp["models"][primary] for sp in result["spectra"]]
+    labels = [sp["name"] for sp in result["spectra"]]
+    plot_spectrum_fits(result["energy"], [np.asarray(m["measured_on_grid"], dtype=float) for m in chosen],
+                       [m["fitted"] for m in chosen], ax=axes[0][0], model=primary)
+    q05, q95 = (run.info["features_train"][k] for k in ("q05", "q95"))
+    lev = result["models"][primary]["feature_leverage"] or {}
     for j, (ax, name) in enumerate(zip(axes[0][1:], show)):
-        ax.axhspan(q05[j], q95[j], color="0.88", label="training 5–95 %")
-        vals = [sp["models"][primary]["structure"] or {} for sp in result["spectra"]]
-        err = [(sp["models"][primary]["structure_bootstrap_std"] or {}).get(name, 0.0) for sp in result["spectra"]]
-        ax.errorbar(idx, [v.get(name, np.nan) for v in vals], yerr=err, fmt="o", color="C0")
-        ax.set_xticks(idx, [sp["name"] for sp in result["spectra"]], rotation=45, fontsize=7, ha="right")
-        lev = result["models"][primary]["feature_leverage"]
-        weak = lev is not None and lev.get(name, 1.0) < 0.1
-        ax.set_title(name + (" (barely encoded)" if weak else ""), fontsize=9)
+        plot_reconstructed_feature(
+            [(m["structure"] or {}).get(name, np.nan) for m in chosen], labels, band=(q05[j], q95[j]),
+            errors=[(m["structure_bootstrap_std"] or {}).get(name, 0.0) for m in chosen], ax=ax,
+            title=name + (" (barely encoded)" if lev.get(name, 1.0) < 0.1 else ""))
     if show:
         axes[0][1].legend(fontsize=7)
     fig.tight_layout()
@@ -602,15 +592,15 @@ def write_interpretation(result: dict, out_dir, run: Run) -> dict:
                "residual_mse": m["residual_mse"], "percentile": m["test_residual_percentile"],
                "outside": m["outside_training_manifold"], **(m["structure"] or {})}
               for sp in result["spectra"] for lab, m in sp["models"].items()]
-    lev = [{"model": lab, **(mi["feature_leverage"] or {})} for lab, mi in result["models"].items()
-           if mi["feature_leverage"]]
+    leverage_rows = [{"model": lab, **(mi["feature_leverage"] or {})} for lab, mi in result["models"].items()
+                     if mi["feature_leverage"]]
     warn = [w for sp in result["spectra"] for w in sp["warnings"]]
     sections = [
         Section("Summary (one row per spectrum)", [table_html(result["rows"], cols)]
                 + [f"<p><b>Warning:</b> {w}</p>" for w in warn]),
         Section("Measured vs fitted; reconstructed features", [figure_html(fig)]),
         Section("Every model", [table_html(detail)]),
-        Section("Decisive features (leverage of the basis)", [table_html(lev)]),
+        Section("Decisive features (leverage of the basis)", [table_html(leverage_rows)]),
         Section("How to read this", ["<ul>" + "".join(f"<li>{n}</li>" for n in result["notes"]) + "</ul>"]),
     ]
     write_report(paths["html"], "xslatent interpret", sections, result["settings"])

@@ -33,6 +33,9 @@ SUBCOMMANDS = {
     "select": "xslatent.cli.select",
     "inverse-stability": "xslatent.cli.inverse_stability",
     "info": "xslatent.cli.info",
+    "dataset": "xslatent.cli.dataset",
+    "analyse": "xslatent.cli.analyse",
+    "interpret": "xslatent.cli.interpret",
 }
 
 

@@ -112,3 +112,35 @@ def test_kbeta_doublet_depends_on_ge_o_distance():
         assert 16 < e.max() - e[low].max() < 20
         ratios.append(w[low].sum() / w[~low].sum())
     assert 0.12 < ratios[1] < ratios[0] < 0.25
+
+
+def test_cli_dft_without_geometries_is_a_one_line_error(tmp_path, capsys):
+    from xslatent.cli.main import main
+
+    rc = main(["simulate", "geo2", "--method", "dft", "--out", str(tmp_path), "--max-chunks", "1",
+               "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "melt-quench runs" in err[0]
+
+
+def test_committed_chunk_site_recomputes():
+    """A site of the first committed DFT chunk (run 0, 0 GPa) recomputed from its geometry."""
+    import h5py
+    from pathlib import Path
+
+    pytest.importorskip("pyscf")
+    root = Path(__file__).resolve().parents[2] / "datasets"
+    chunk = root / "geo2_dft" / "chunks" / "chunk_00000.h5"
+    if not chunk.is_file():
+        pytest.skip("no committed DFT chunks in this checkout")
+    with h5py.File(chunk, "r") as f:
+        atom = int(f["sites/atom_index"][0])
+        snap = int(f["sites/snapshot_index"][0])
+        run = int(f["sites/run_index"][0])
+        want = {k: f[f"targets/{k}"][0] for k in ("moments_sticks", "moments_broadened")}
+        cm = f["features/coulomb_matrix"][0]
+    geometry = geo2._read_geometry(str(root / "geo2" / "geometries"), run)
+    new = geo2._snapshot_sites(geometry, run, snap, geo2.DFT_SETTINGS, centers=[atom])
+    np.testing.assert_allclose(new["features/coulomb_matrix"][0], cm, rtol=1e-12)
+    for k, y in want.items():
+        np.testing.assert_allclose(new[f"targets/{k}"][0], y, rtol=0, atol=1e-4)

@@ -6,6 +6,7 @@
     xslatent simulate geo2 --out DIR [--pressures P ...] [--runs-per-pressure R]
                            [--snapshots-per-run S] [--workers W] [--seed S]
                            [--cluster {coulomb,first_shell}] [--scheduler ADDRESS]
+    xslatent simulate geo2 --method dft --out DIR --geometries GEO_DIR [--max-chunks N]
     xslatent simulate assemble geo2 DIR OUT.h5 [--targets {broadened,sticks}]
 
 (the older spelling ``simulate geo2-assemble`` still works) and ``run_geo2(args)`` runs
@@ -46,6 +47,15 @@ def add_geo2_parser(subparsers) -> None:
     p.add_argument("--cluster", choices=("coulomb", "first_shell"), default="coulomb",
                    help="xTB cluster: the 17 Coulomb-matrix atoms + H caps (default) or "
                    "Ge(OH)n first shell")
+    p.add_argument("--method", choices=("xtb", "dft"), default="xtb",
+                   help="spectrum model: GFN1-xTB clusters with their own MD (default), or "
+                   "B3LYP/def2-SVP on Ge(OH)n clusters of existing structures (--geometries)")
+    p.add_argument("--geometries", metavar="GEO_DIR", default=None,
+                   help="with --method dft: the geometries/ directory of an xtb run "
+                   "(default: DIR/geometries)")
+    p.add_argument("--max-chunks", type=int, default=None, metavar="N",
+                   help="with --method dft: only the first N chunks of 6 sites, a prefix spread "
+                   "evenly over pressures and runs (88 = the pilot); default: all")
     p.add_argument("--melt-ps", type=float, default=None, help="melt time at 5000 K (12 ps)")
     p.add_argument("--quench-ps", type=float, default=None, help="quench 5000 -> 300 K (30 ps)")
     p.add_argument("--hold-ps", type=float, default=None, help="hold at 300 K (5 ps)")
@@ -89,6 +99,8 @@ def run_geo2(args: argparse.Namespace) -> int:
 
     from xslatent.simulate import geo2
 
+    if args.method == "dft":
+        return _run_dft(args)
     md = geo2.MDSettings()
     changes = {k: getattr(args, k) for k in ("melt_ps", "quench_ps", "hold_ps")
                if getattr(args, k, None) is not None}
@@ -117,3 +129,30 @@ def run_geo2(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _run_dft(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from xslatent.simulate.geo2 import DEFAULT_PRESSURES_GPA
+    from xslatent.simulate.geo2_dft import generate_dft
+
+    out = Path(args.out)
+    geometries = Path(args.geometries) if args.geometries else out / "geometries"
+    try:
+        with dask_client(args.scheduler) as client, logging_redirect_tqdm():
+            r = generate_dft(out / "chunks", geometries, max_chunks=args.max_chunks,
+                             pressures=args.pressures or DEFAULT_PRESSURES_GPA,
+                             runs_per_pressure=args.runs_per_pressure,
+                             snapshots_per_run=args.snapshots_per_run, seed=args.seed,
+                             n_workers=args.workers, client=client,
+                             progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"Interrupted. Finished chunks are kept in {out / 'chunks'}; rerun the same "
+              "command to resume.", file=sys.stderr)
+        return 130
+    print(f"{len(r.computed)} DFT chunk(s) computed, {len(r.skipped)} already present, "
+          f"{len(r.failed)} failed, {r.n_excluded} site(s) excluded; {r.seconds:.0f} s.")
+    return 1 if r.failed else 0

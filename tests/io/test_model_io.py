@@ -389,3 +389,19 @@ def test_malformed_json_document(doc, saved):
     (path / "model.json").write_text(json.dumps(doc))
     with pytest.raises(DataFormatError):
         load_model(path)
+
+
+def test_load_in_a_fresh_interpreter(saved):
+    """``import xslatent`` is lazy: load_model alone must find every class (ECA's emulator)."""
+    import subprocess
+    import sys
+
+    path = saved("ECA")
+    code = (
+        "import sys; from xslatent.io import load_model; m = load_model(sys.argv[1]); "
+        "print(type(m).__name__, type(m.emulator_).__name__, m.components_.shape)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["ECA", "MLPEmulator", "(2,", "4)"]

@@ -2,7 +2,9 @@
 
 Estimators and scalers join the table where they are defined, with the class decorator
 :func:`register_model`; this module imports nothing of the package, so any module may use
-it without an import circle. Model files (:mod:`xslatent.io`), scaler dictionaries
+it without an import circle. Since ``import xslatent`` loads nothing eagerly, a look-up first
+imports the modules that define model classes, named here as strings (:data:`PROVIDERS`),
+as ASE imports a format's module only when the format is used. Model files (:mod:`xslatent.io`), scaler dictionaries
 (:func:`xslatent.data.scaler_from_dict`) and search spaces
 (:func:`xslatent.selection.estimator_class`) all look classes up here.
 
@@ -18,11 +20,14 @@ An entry says how a class is stored:
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 __all__ = ["ModelClass", "model_class", "model_classes", "register_model"]
 
 KINDS = ("estimator", "scaler")
+#: modules whose import registers every model class of the package
+PROVIDERS = ("xslatent.data", "xslatent.emulator", "xslatent.decomposition")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,15 @@ class ModelClass:
 
 
 _TABLE: dict[str, ModelClass] = {}
+_loaded = False
+
+
+def _load_providers() -> None:
+    global _loaded
+    if not _loaded:
+        for module in PROVIDERS:
+            importlib.import_module(module)
+        _loaded = True
 
 
 def register_model(*, kind: str = "estimator", nested=(), aliases=(), searchable: bool = False):
@@ -94,6 +108,7 @@ def register_model(*, kind: str = "estimator", nested=(), aliases=(), searchable
 
 def model_class(name, kind: str | None = None) -> ModelClass | None:
     """The entry named ``name`` (of kind ``kind`` if given), or None."""
+    _load_providers()
     entry = _TABLE.get(name) if isinstance(name, str) else None
     if entry is None or (kind is not None and entry.kind != kind):
         return None
@@ -102,6 +117,7 @@ def model_class(name, kind: str | None = None) -> ModelClass | None:
 
 def model_classes(kind: str | None = None, *, searchable: bool | None = None) -> list[ModelClass]:
     """Entries in order of registration, optionally of one kind or searchability."""
+    _load_providers()
     return [
         e
         for e in _TABLE.values()

@@ -113,7 +113,9 @@ class TorchNetworkEstimator(BaseEstimator):
     def _torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
 
-    def _fit_network(self, X, Y):
+    def _fit_network(self, X, Y, warm_start=None):
+        """Build, initialise and train ``module_``; ``warm_start(module)``, when given,
+        overwrites the drawn initial weights (see ``EDNN.fit(init_from=...)``)."""
         self._validate_params()
         owner = type(self).__name__
         X, Y = check_X_y(X, Y, owner=owner)
@@ -130,6 +132,8 @@ class TorchNetworkEstimator(BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         module = self._build_module(X.shape[1], Y.shape[1])
         init_linear_layers(module, generator)
+        if warm_start is not None:
+            warm_start(module)
         module = module.to(device=device, dtype=self._torch_dtype)
         result = train_module(
             module,

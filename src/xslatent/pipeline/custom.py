@@ -31,7 +31,7 @@ from ..exceptions import InvalidParameterError
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from .analysis import BUDGETS, analyse_target
-from .tables import table_rows, write_table
+from .tables import notes_html, table_notes, table_rows, write_table
 
 __all__ = ["read_config", "reproduce_dataset", "DEFAULT_CONFIG"]
 
@@ -89,9 +89,10 @@ def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=
                                components=comps, seed=config["seed"], device=config["device"], client=client,
                                presets=config["spaces"], y_scaling=config["y_scaling"], log=log)
     rows = table_rows([res], {}, components=comps)
-    md = write_table(rows, out, "table")
+    notes = table_notes([res])
+    md = write_table(rows, out, "table", notes)
     log("\n" + md)
-    sections = [Section("Covered variance R2 on the test split", [table_html(rows)])]
+    sections = [Section("Covered variance R2 on the test split", [table_html(rows), notes_html(notes)])]
     fig, ax = plt.subplots(figsize=(6, 3.4))
     plot_mean_spectrum(data.energy, data.Y, ax=ax, title=data.name)
     sections.append(Section("Targets: mean and spread", [figure_html(fig)]))

@@ -11,7 +11,7 @@ import numpy as np
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from .analysis import BUDGETS, analyse_target
-from .tables import PAPER_TABLE1, table_rows, write_table
+from .tables import PAPER_TABLE1, notes_html, table_notes, table_rows, write_table
 
 __all__ = ["reproduce_h2o", "spectral_deviation"]
 
@@ -119,11 +119,13 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
         results.append(res)
         preps[s] = prep
     rows = table_rows(results, PAPER_TABLE1)
-    md = write_table(rows, out, "table1")
+    notes = table_notes(results)
+    md = write_table(rows, out, "table1", notes)
     log("\n" + md)
     sections = [Section("Table 1: covered variance R2 on the test split", [
         f"<p>Budget <b>{b.name}</b> ({b.cv}-fold CV; candidates per search {b.n_iter}); seed {seed}. "
-        "The paper's numbers (their data) are printed beside ours.</p>", table_html(rows)])]
+        "The paper's numbers (their data) are printed beside ours; ridge and per-trajectory mean are "
+        "baselines (a model below them has not learned).</p>", table_html(rows), notes_html(notes)])]
     _figures(results, preps, datasets, sections, out)
     prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
                       datasets={s: {"name": d.name, "n": len(d), "attrs": d.attrs} for s, d in datasets.items()},

@@ -29,7 +29,7 @@ from ._backend import GroupRun, Task, make_groups
 from ._space import SearchSpace
 from ._store import ResultStore, data_fingerprint, result_key
 
-__all__ = ["RandomizedSearch", "ResultsTable", "SuccessiveHalving", "candidate_seed"]
+__all__ = ["RandomizedSearch", "ResultsTable", "SuccessiveHalving", "candidate_seed", "cv_folds"]
 
 #: estimator parameters that do not change a training's result (left out of store keys)
 _NOT_IN_KEY = ("verbose", "device")
@@ -39,6 +39,46 @@ def candidate_seed(random_state: int, index: int) -> int:
     """Network seed of candidate ``index``: ``SeedSequence([random_state, index])``'s first
     32-bit word. Every fold of a candidate, and its refit, use this seed."""
     return int(np.random.SeedSequence([int(random_state), int(index)]).generate_state(1)[0])
+
+
+def cv_folds(cv, X, Y=None, random_state=0, *, owner="RandomizedSearch") -> list:
+    """The (train, validation) index pairs of a search: ``cv`` as :class:`RandomizedSearch`
+    takes it (an int k gives ``KFold(k, shuffle=True, random_state=random_state)``), each
+    index array sorted.
+
+    Parameters
+    ----------
+    cv : int, splitter or iterable of (train, test)
+    X : ndarray
+    Y : ndarray, optional
+    random_state : int
+    owner : str
+        Named in error messages.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
+    from sklearn.model_selection import KFold
+
+    if isinstance(cv, int):
+        if cv > X.shape[0]:
+            raise InvalidParameterError(
+                f"The 'cv' parameter of {owner} must be at most n_samples={X.shape[0]}. "
+                f"Got {cv} instead."
+            )
+        splits = KFold(cv, shuffle=True, random_state=random_state).split(X)
+    elif hasattr(cv, "split"):
+        splits = cv.split(X, Y)
+    else:
+        splits = cv
+    folds = [
+        (np.sort(np.asarray(tr, dtype=np.int64)), np.sort(np.asarray(te, dtype=np.int64)))
+        for tr, te in splits
+    ]
+    if not folds:
+        raise InvalidParameterError(f"The 'cv' parameter of {owner} gave no splits.")
+    return folds
 
 
 @dataclass(frozen=True)
@@ -385,29 +425,7 @@ class RandomizedSearch(BaseEstimator):
 
     # -------------------------------------------------------------------------- helpers
     def _folds(self, X, Y, rs):
-        from sklearn.model_selection import KFold
-
-        cv = self.cv
-        if isinstance(cv, int):
-            if cv > X.shape[0]:
-                raise InvalidParameterError(
-                    f"The 'cv' parameter of {type(self).__name__} must be at most n_samples={X.shape[0]}. "
-                    f"Got {cv} instead."
-                )
-            splits = KFold(cv, shuffle=True, random_state=rs).split(X)
-        elif hasattr(cv, "split"):
-            splits = cv.split(X, Y)
-        else:
-            splits = cv
-        folds = [
-            (np.sort(np.asarray(tr, dtype=np.int64)), np.sort(np.asarray(te, dtype=np.int64)))
-            for tr, te in splits
-        ]
-        if not folds:
-            raise InvalidParameterError(
-                f"The 'cv' parameter of {type(self).__name__} gave no splits."
-            )
-        return folds
+        return cv_folds(self.cv, X, Y, rs, owner=type(self).__name__)
 
     def _open_store(self):
         if self.store is None:

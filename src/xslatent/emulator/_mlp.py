@@ -153,7 +153,7 @@ def _linear_warm_start(model, hidden_layer_sizes):
             f"'coef_' and 'intercept_'. Got {type(model).__name__} instead."
         )
     coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
-    intercept = np.broadcast_to(np.asarray(getattr(model, "intercept_", 0.0), dtype=np.float64), coef.shape[:1])
+    intercept = np.broadcast_to(np.asarray(getattr(model, "intercept_", 0.0), dtype=np.float64), coef.shape[:1]).copy()
     n_out, n_in = coef.shape
     m = min(n_in, n_out)
     hidden = layer_sizes_tuple(hidden_layer_sizes)

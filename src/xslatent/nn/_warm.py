@@ -82,12 +82,12 @@ def embed_affine(mlp: nn.Sequential, A, a=None, B=None, c=None) -> None:
     """
     linears = [m for m in mlp if isinstance(m, nn.Linear)]
     first, last = linears[0], linears[-1]
-    A = torch.as_tensor(np.asarray(A, dtype=np.float64))
+    A = torch.as_tensor(np.array(A, dtype=np.float64))
     m = A.shape[0]
-    a = torch.zeros(m, dtype=A.dtype) if a is None else torch.as_tensor(np.asarray(a, dtype=np.float64))
-    B = torch.eye(m, dtype=A.dtype) if B is None else torch.as_tensor(np.asarray(B, dtype=np.float64))
+    a = torch.zeros(m, dtype=A.dtype) if a is None else torch.as_tensor(np.array(a, dtype=np.float64))
+    B = torch.eye(m, dtype=A.dtype) if B is None else torch.as_tensor(np.array(B, dtype=np.float64))
     n_out = B.shape[0]
-    c = torch.zeros(n_out, dtype=A.dtype) if c is None else torch.as_tensor(np.asarray(c, dtype=np.float64))
+    c = torch.zeros(n_out, dtype=A.dtype) if c is None else torch.as_tensor(np.array(c, dtype=np.float64))
     if A.shape[1] != first.in_features or n_out != last.out_features or B.shape[1] != m:
         raise ValueError(
             f"embed_affine: maps of shapes A {tuple(A.shape)}, B {tuple(B.shape)} do not fit a "

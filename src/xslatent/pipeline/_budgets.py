@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["BUDGETS", "Budget", "MIN_PATIENCE", "estimate_seconds"]
+__all__ = ["BUDGETS", "Budget", "MIN_PATIENCE", "announce", "estimate_seconds"]
 
 #: fewest epochs without improvement before early stopping, whatever the data size
 MIN_PATIENCE = 5
@@ -153,3 +153,41 @@ def estimate_seconds(budget: Budget, system: str, n_train: int, n_features: int,
         budget.search_n_iter("ednn", system) + budget.search_n_iter("nnca", system)
     )
     return fits * budget.cv * per_fit * step * n_targets / max(1, n_workers)
+
+
+def announce(budget: Budget, system: str, data, *, n_targets: int = 1, client=None, device: str = "cpu",
+             log=print) -> float:
+    """Log the estimated wall time of a run before it starts (:func:`estimate_seconds`).
+
+    For the ``paper`` budget the line also recommends a Dask cluster when none is attached.
+    Returns the estimate in seconds.
+    """
+    n_workers = 1
+    if client is not None:
+        try:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        except Exception:  # an estimate only
+            n_workers = 1
+    n_train = int(round(0.8 * len(data)))
+    n_out = data.Y.shape[1]
+    sec = estimate_seconds(budget, system, n_train, data.X.shape[1], n_out, n_targets=n_targets,
+                           n_workers=n_workers, device=device)
+    n = {k: budget.search_n_iter(k, system) for k in ("emulator", "ednn", "nnca")}
+    max_iter, patience = budget.epochs(n_train)
+    hint = ""
+    if budget.name == "paper" and client is None:
+        hint = " Start a Dask cluster and pass --scheduler (or use --device cuda) to make this practical."
+    log(f"budget {budget.name}: candidates {n}, {budget.cv}-fold CV, {max_iter} epochs max "
+        f"(patience {patience}), halving {'on' if budget.pruning else 'off'}; estimated search time "
+        f"{_human(sec)} on {n_workers} worker(s) of this machine (rough, ±3x).{hint}")
+    return sec
+
+
+def _human(sec: float) -> str:
+    if sec < 120:
+        return f"{sec:.0f} s"
+    if sec < 7200:
+        return f"{sec / 60:.0f} min"
+    if sec < 3 * 86400:
+        return f"{sec / 3600:.1f} h"
+    return f"{sec / 86400:.1f} days"

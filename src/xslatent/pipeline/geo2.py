@@ -22,6 +22,7 @@ from scipy.stats import spearmanr
 from ..metrics import r2_per_target, r2_score
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
+from ._budgets import announce
 from .analysis import BUDGETS, analyse_target
 from .tables import PAPER_TABLE2, notes_html, table_notes, table_rows, write_table
 
@@ -189,6 +190,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
 
         data = load_geo2()
     n_atoms = int(round((np.sqrt(8 * data.n_features + 1) - 1) / 2))
+    announce(b, "geo2", data, client=client, device=device, log=log)
     t0 = time.time()
     res, prep = analyse_target("moments", data, out, system="geo2", budget=b, seed=seed, device=device,
                                client=client, y_scaling="feature", log=log)

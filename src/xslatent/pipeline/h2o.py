@@ -10,6 +10,7 @@ import numpy as np
 
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
+from ._budgets import announce
 from .analysis import BUDGETS, analyse_target
 from .tables import PAPER_TABLE1, notes_html, table_notes, table_rows, write_table
 
@@ -111,6 +112,7 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
         from ..datasets import load_h2o
 
         datasets = {s: load_h2o(s.lower()) for s in spectra}
+    announce(b, "h2o", datasets[spectra[0]], n_targets=len(spectra), client=client, device=device, log=log)
     t0 = time.time()
     results, preps = [], {}
     for s in spectra:

@@ -94,7 +94,7 @@ def _search(estimator, preset, n_iter, prep: Prepared, budget: Budget, seed, sto
 
     search = RandomizedSearch(
         estimator, preset, n_iter=n_iter, cv=budget.cv, random_state=seed, store=store,
-        client=client, pruning="halving" if budget.pruning else None, verbose=verbose,
+        client=client, pruning="asha" if budget.pruning else None, verbose=verbose,
     )
     search.fit(prep.Xtr, prep.Ytr)
     cv = search.cv_results_

@@ -5,7 +5,7 @@
   :mod:`xslatent.selection._space`.
 * :class:`RandomizedSearch` — K-fold CV scored by the generalized R2, batched training of
   same-shape candidates, a resumable SQLite :class:`ResultStore`, optional
-  :class:`SuccessiveHalving`, Dask fan-out.
+  :class:`SuccessiveHalving` or asynchronous :class:`AsynchronousHalving` (ASHA), Dask fan-out.
 * :func:`ridge_baseline`, :func:`group_mean_baseline`, :func:`check_nesting` — the baselines
   every table reports and the nesting checks (:mod:`xslatent.selection._baselines`).
 * :func:`warm_started_ednn`, :func:`warm_started_emulator` — refits of a container from the
@@ -21,11 +21,19 @@ from ._baselines import (
     ridge_baseline,
 )
 from ._nested import Fallback, warm_started_ednn, warm_started_emulator
-from ._search import RandomizedSearch, ResultsTable, SuccessiveHalving, candidate_seed, cv_folds
+from ._search import (
+    AsynchronousHalving,
+    RandomizedSearch,
+    ResultsTable,
+    SuccessiveHalving,
+    candidate_seed,
+    cv_folds,
+)
 from ._space import SearchSpace, list_presets, load_preset
 from ._store import ResultStore
 
 __all__ = [
+    "AsynchronousHalving",
     "Baseline",
     "Fallback",
     "RandomizedSearch",

@@ -445,20 +445,12 @@ class RandomizedSearch(BaseEstimator):
                 tracker.update(t, r)
 
             try:
-                if pending:
-                    groups = make_groups(
-                        self.estimator,
-                        pending,
-                        X.shape[1],
-                        Y.shape[1],
-                        batched=self.batched,
-                        max_group_size=self.max_group_size,
-                        min_groups=self._n_workers(),
-                    )
+                if pending and isinstance(pruning, AsynchronousHalving):
+                    self._run_asha(tasks, results, X, Y, folds, record, pruning, store)
+                elif pending:
+                    groups = self._groups(pending, X, Y)
                     if pruning is None:
                         self._run_plain(groups, X, Y, folds, record)
-                    elif isinstance(pruning, AsynchronousHalving):
-                        self._run_asha(tasks, results, X, Y, folds, record, pruning, store)
                     else:
                         self._run_halving(
                             groups, tasks, results, X, Y, folds, record, pruning, store
@@ -478,6 +470,17 @@ class RandomizedSearch(BaseEstimator):
     # -------------------------------------------------------------------------- helpers
     def _folds(self, X, Y, rs):
         return cv_folds(self.cv, X, Y, rs, owner=type(self).__name__)
+
+    def _groups(self, pending, X, Y):
+        return make_groups(
+            self.estimator,
+            pending,
+            X.shape[1],
+            Y.shape[1],
+            batched=self.batched,
+            max_group_size=self.max_group_size,
+            min_groups=self._n_workers(),
+        )
 
     def _open_store(self):
         if self.store is None:
@@ -596,15 +599,7 @@ class RandomizedSearch(BaseEstimator):
             pending = [t for c in wave for t in by_cand[c] if t.id not in results]
             ex = None
             if pending:
-                groups = make_groups(
-                    self.estimator,
-                    pending,
-                    X.shape[1],
-                    Y.shape[1],
-                    batched=self.batched,
-                    max_group_size=self.max_group_size,
-                    min_groups=self._n_workers(),
-                )
+                groups = self._groups(pending, X, Y)
                 ex = _Executor(self.client, groups, X, Y, folds, self.batched, record)
             try:
                 for epoch in rungs:

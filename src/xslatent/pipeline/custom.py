@@ -30,6 +30,7 @@ from ..data import Dataset
 from ..exceptions import InvalidParameterError
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
+from ._budgets import announce
 from .analysis import BUDGETS, analyse_target
 from .tables import notes_html, table_notes, table_rows, write_table
 
@@ -85,6 +86,7 @@ def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     comps = tuple(config["components"])
+    announce(BUDGETS[config["budget"]], config["system"], data, client=client, device=config["device"], log=log)
     res, prep = analyse_target(config["name"], data, out, system=config["system"], budget=BUDGETS[config["budget"]],
                                components=comps, seed=config["seed"], device=config["device"], client=client,
                                presets=config["spaces"], y_scaling=config["y_scaling"], log=log)

@@ -49,10 +49,10 @@ def test_estimate_scales_with_candidates_and_workers(monkeypatch):
     monkeypatch.setattr(_budgets, "_measure_step_seconds", lambda *a, **k: 1e-3)
     q = BUDGETS["quick"]
     # 3 + 2 * (2 + 2) = 11 searches x 3 folds x 2880 steps x 0.5 x 1 ms
-    assert estimate_seconds(q, "h2o", 8000, 3, 100) == pytest.approx(11 * 3 * 2880 * 0.5 * 1e-3)
+    assert estimate_seconds(q, "h2o", 8000, 3, 100) == pytest.approx(11 * 3 * 2880 * 0.4 * 1e-3)
     p = BUDGETS["paper"]
     h2o = estimate_seconds(p, "h2o", 8000, 3, 100, n_targets=3, n_workers=4)
-    assert h2o == pytest.approx(3 * 100000 * 5 * 29000 * 0.5 * 0.15 * 1e-3 / 4)
+    assert h2o == pytest.approx(3 * 100000 * 5 * 29000 * 0.4 * 0.15 * 1e-3 / 4)
 
     class Data:
         X, Y = np.zeros((10000, 3)), np.zeros((10000, 100))
@@ -62,8 +62,8 @@ def test_estimate_scales_with_candidates_and_workers(monkeypatch):
 
     lines = []
     sec = announce(p, "h2o", Data(), n_targets=3, log=lines.append)
-    assert sec == pytest.approx(3 * 100000 * 5 * 29000 * 0.5 * 0.15 * 1e-3)
-    assert "estimated search time 37.8 days" in lines[0] and "Dask" in lines[0]
+    assert sec == pytest.approx(3 * 100000 * 5 * 29000 * 0.4 * 0.15 * 1e-3)
+    assert "estimated search time 30.2 days" in lines[0] and "Dask" in lines[0]
 
 
 def _result(name="XES"):

@@ -46,6 +46,11 @@ def test_outputs_written(h2o_run):
     assert html.count("data:image/png;base64") >= 7
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["budget"] == "tiny" and "torch" in prov
+    # the nesting rule reports, per run, what it kept for the emulator and each EDNN
+    for s in ("XES", "XAS", "XPS"):
+        lines = prov["nesting"][s]["fallbacks"]
+        assert [ln.split(":")[0] for ln in lines] == ["emulator", "EDNN k=1", "EDNN k=2"]
+        assert all(": search (" in ln or ": warm start from " in ln for ln in lines)
 
 
 def test_table_has_ours_and_papers(h2o_run):

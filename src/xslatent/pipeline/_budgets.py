@@ -105,7 +105,7 @@ BUDGETS = {
 
 #: share of max_steps a fit runs on average before early stopping, and the work successive
 #: halving (eta 3 from 10 epochs) leaves of a full search: rough planning factors
-_EARLY_STOP_SHARE = 0.5
+_EARLY_STOP_SHARE = 0.4
 _HALVING_SHARE = 0.15
 
 
@@ -141,7 +141,7 @@ def estimate_seconds(budget: Budget, system: str, n_train: int, n_features: int,
 
     Measures the per-step time of a batched group of (128, 128, 128) networks on this machine
     and multiplies by the steps of every search: candidates × folds × ``max_steps`` × the share
-    a fit runs before early stopping (0.5) × the share successive halving leaves (0.15, when
+    a fit runs before early stopping (0.4, the mean over the quick H2O searches) × the share successive halving leaves (0.15, when
     on), for the emulator and, per rank k, EDNN and NNCA; divided by ``n_workers``. Refits,
     ECA and figures are not counted; expect ±3x.
     """

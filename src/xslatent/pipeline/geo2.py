@@ -258,7 +258,8 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
     prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
-                      dataset={"name": data.name, "n": len(data)}, best_params=res.best_params)
+                      dataset={"name": data.name, "n": len(data)}, best_params=res.best_params,
+                      nesting={"fallbacks": [fb.line() for fb in res.fallbacks], "warnings": res.warnings})
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
     write_report(out / "report.html", "xslatent: amorphous GeO2 Ge Kβ moments (paper Table 2, Figs 5, 8)",
                  sections, prov)

@@ -131,7 +131,9 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     _figures(results, preps, datasets, sections, out)
     prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
                       datasets={s: {"name": d.name, "n": len(d), "attrs": d.attrs} for s, d in datasets.items()},
-                      best_params={r.name: r.best_params for r in results})
+                      best_params={r.name: r.best_params for r in results},
+                      nesting={r.name: {"fallbacks": [fb.line() for fb in r.fallbacks], "warnings": r.warnings}
+                               for r in results})
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
     write_report(out / "report.html", "xslatent: H2O O K-edge spectra (paper Table 1, Figs 2–3)", sections, prov)
     log(f"wrote {out / 'report.html'}")

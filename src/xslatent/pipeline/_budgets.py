@@ -113,13 +113,12 @@ def _measure_step_seconds(n_features: int, n_outputs: int, width: int = 128, dep
                           members: int = 16, device: str = "cpu") -> float:
     """Seconds per optimizer step of one member of a batched group of typical networks."""
     import numpy as np
+    import torch
 
     from ..emulator import MLPEmulator
     from ..nn._batched import BatchedMember, BatchedTrainer
     from ..nn._train import TrainConfig
     from ..selection._backend import build_module
-
-    import torch
 
     rng = np.random.default_rng(0)
     n = 2 * _BATCH

@@ -178,6 +178,9 @@ def analyse_target(
             model, fb = fallback(model, cv)
             res.fallbacks.append(fb)
             log(f"[{name}] {fb.line()}")
+            if fb.used != "search":  # report the parameters of the model actually kept
+                actual = model.get_params(deep=False)
+                params = {**{p: actual[p] for p in params if p in actual}, "fallback": fb.used}
         res.seconds[label] = time.time() - t0
         save_model(model, mdir / label, extras=extras,
                    metadata={"fingerprint": fp, "cv_score": cv, "cv_noise": noise, "best_params": params,

@@ -132,9 +132,9 @@ class TorchNetworkEstimator(BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         module = self._build_module(X.shape[1], Y.shape[1])
         init_linear_layers(module, generator)
-        if warm_start is not None:
-            warm_start(module)
         module = module.to(device=device, dtype=self._torch_dtype)
+        if warm_start is not None:  # after the cast, so float64 models start exactly
+            warm_start(module)
         result = train_module(
             module,
             X,

@@ -108,3 +108,11 @@ def test_warm_started_emulator_is_at_least_ridge(data):
     em = warm_started_emulator(template, ridge, Xtr, Ytr)
     assert em.hidden_layer_sizes == (12,) and em.learning_rate_init == 1e-3
     assert em.score(Xte, Yte) >= ridge.score(Xte, Yte) - 0.005
+
+
+def test_float64_warm_start_is_exact(data):
+    Xtr, Ytr, Xte, _ = data
+    nnca = NNCA(1, decoder_layer_sizes=(8,), max_iter=3, dtype="float64", random_state=0).fit(Xtr, Ytr)
+    ednn = EDNN(1, encoder_layer_sizes=(4, 4), decoder_layer_sizes=(8,), learning_rate_init=1e-300, max_iter=1,
+                dtype="float64", random_state=0).fit(Xtr, Ytr, init_from=nnca)
+    np.testing.assert_allclose(ednn.predict(Xte), nnca.predict(Xte), atol=1e-12)

@@ -179,9 +179,6 @@ def _fig8(components: dict, n_atoms):
 
 def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None, data=None, log=print) -> dict:
     """Run the GeO2 analysis; write table2, figures, models, gate numbers and ``report.html``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     b = BUDGETS[budget] if isinstance(budget, str) else budget

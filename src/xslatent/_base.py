@@ -223,9 +223,13 @@ class TorchNetworkEstimator(BaseEstimator):
         return TrainingSetup(X, Y, module, self._train_config(), seed, device, self._torch_dtype)
 
     @atomic_fit
-    def _fit_network(self, X, y):
+    def _fit_network(self, X, y, warm_start=None):
+        """Build, initialise and train ``module_``; ``warm_start(module)``, when given,
+        overwrites the drawn initial weights (see ``EDNN.fit(init_from=...)``)."""
         setup = self.prepare_training(X, y)
         X, Y = setup.X, setup.Y
+        if warm_start is not None:  # after the cast, so float64 models start exactly
+            warm_start(setup.module)
         result = train_module(
             setup.module,
             X,

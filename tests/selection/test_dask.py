@@ -7,7 +7,7 @@ import pytest
 
 from xslatent import EDNN
 from xslatent.exceptions import ConvergenceWarning
-from xslatent.selection import RandomizedSearch, SuccessiveHalving
+from xslatent.selection import AsynchronousHalving, RandomizedSearch, SuccessiveHalving
 
 distributed = pytest.importorskip("distributed")
 
@@ -36,7 +36,9 @@ def client():
 
 
 @pytest.mark.parametrize(
-    "pruning", [None, SuccessiveHalving(min_epochs=2, eta=2)], ids=["plain", "halving"]
+    "pruning",
+    [None, SuccessiveHalving(min_epochs=2, eta=2), AsynchronousHalving(min_epochs=2, eta=2, wave_size=2)],
+    ids=["plain", "halving", "asha"],
 )
 def test_dask_equals_local(client, data, tmp_path, pruning):
     X, Y = data

@@ -118,7 +118,7 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
         self.n_components_ = int(self.n_components)
         self._record_latent_range(self.transform(X))
 
-    def fit(self, X, y):
+    def fit(self, X, y, init_from=None):
         """Train encoder and decoder jointly to predict ``y`` from ``X``.
 
         Parameters
@@ -127,12 +127,65 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
             Standardized structures, the encoder's input.
         y : array-like of shape (n_samples, n_outputs)
             Targets (2-D) the decoder learns to reproduce from the bottleneck.
+        init_from : NNCA, optional
+            Warm start from a fitted NNCA (NNCA is an EDNN whose encoder is linear and
+            orthonormal): the network starts out computing exactly the NNCA's predictions,
+            its encoder carrying the projection through the hidden layers as a +/- pair of
+            ReLU units (:mod:`xslatent.nn._warm`) and its decoder a copy of the NNCA's. Needs
+            the same ``n_components``, ``activation`` ("relu" or "leaky_relu") and
+            ``decoder_layer_sizes`` as the NNCA, and every encoder hidden layer at least
+            ``2 * n_components`` wide.
 
         Returns
         -------
         self : EDNN
         """
-        return self._fit_network(X, y)
+        warm = None if init_from is None else self._warm_start_from_nnca(init_from)
+        return self._fit_network(X, y, warm_start=warm)
+
+    def _warm_start_from_nnca(self, nnca):
+        from ._nnca import NNCA
+
+        k = int(self.n_components)
+        enc = layer_sizes_tuple(self.encoder_layer_sizes)
+        dec = layer_sizes_tuple(self.decoder_layer_sizes)
+        problems = []
+        if not isinstance(nnca, NNCA) or not hasattr(nnca, "components_"):
+            problems.append(f"a fitted NNCA (got {type(nnca).__name__})")
+        else:
+            if nnca.n_components_ != k:
+                problems.append(f"n_components {k} (NNCA has {nnca.n_components_})")
+            if nnca.activation != self.activation or self.activation not in ("relu", "leaky_relu"):
+                problems.append(
+                    f"activation 'relu' or 'leaky_relu' equal to the NNCA's "
+                    f"(EDNN {self.activation!r}, NNCA {nnca.activation!r})"
+                )
+            if layer_sizes_tuple(nnca.decoder_layer_sizes) != dec:
+                problems.append(
+                    f"decoder_layer_sizes equal to the NNCA's {layer_sizes_tuple(nnca.decoder_layer_sizes)} "
+                    f"(EDNN {dec})"
+                )
+        if any(w < 2 * k for w in enc):
+            problems.append(f"encoder_layer_sizes all >= 2 * n_components = {2 * k} (got {enc})")
+        if problems:
+            raise InvalidParameterError(
+                f"The 'init_from' argument of EDNN.fit must be a fitted NNCA matching the EDNN: "
+                f"{'; '.join(problems)}."
+            )
+
+        def warm_start(module):
+            from ..nn._warm import embed_affine
+
+            if module.encoder[0].in_features != nnca.n_features_in_:
+                raise InvalidParameterError(
+                    f"The 'init_from' argument of EDNN.fit must be an NNCA fitted on "
+                    f"{module.encoder[0].in_features} features. Got one with {nnca.n_features_in_} instead."
+                )
+            embed_affine(module.encoder, nnca.components_)
+            state = {k_: v.detach().cpu() for k_, v in nnca.module_.decoder.state_dict().items()}
+            module.decoder.load_state_dict(state)
+
+        return warm_start
 
     def transform(self, X) -> np.ndarray:
         """Bottleneck activations (n_samples, n_components)."""

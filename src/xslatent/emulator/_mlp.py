@@ -116,7 +116,7 @@ class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimat
     def _build_module(self, n_features, n_outputs, for_loading=False):
         return make_mlp(n_features, layer_sizes_tuple(self.hidden_layer_sizes), n_outputs, "relu")
 
-    def fit(self, X, y):
+    def fit(self, X, y, init_from=None):
         """Train the network on structures ``X`` and targets ``y``.
 
         Parameters
@@ -126,14 +126,59 @@ class MLPEmulator(CoveredVarianceScoreMixin, RegressorMixin, TorchNetworkEstimat
         y : array-like of shape (n_samples, n_outputs)
             Targets (scaled spectra or moments); 2-D, as for a multi-output
             :class:`~sklearn.neural_network.MLPRegressor`.
+        init_from : linear model, optional
+            Warm start from a fitted linear model with ``coef_`` (n_outputs, n_features) and
+            ``intercept_`` (e.g. :class:`sklearn.linear_model.RidgeCV`): the network starts out
+            computing exactly its predictions (:mod:`xslatent.nn._warm`). Needs every hidden
+            layer at least ``2 * min(n_features, n_outputs)`` wide.
 
         Returns
         -------
         self : MLPEmulator
         """
-        return self._fit_network(X, y)
+        warm = None if init_from is None else _linear_warm_start(init_from, self.hidden_layer_sizes)
+        return self._fit_network(X, y, warm_start=warm)
 
     def torch_forward(self, X):
         """The trained network as a torch function (used by ECA and latent inversion)."""
         check_is_fitted(self, "module_")
         return self.module_(X)
+
+
+def _linear_warm_start(model, hidden_layer_sizes):
+    """``warm_start(module)`` embedding a fitted linear model (see ``MLPEmulator.fit``)."""
+    import numpy as np
+
+    from ..exceptions import InvalidParameterError
+
+    coef = getattr(model, "coef_", None)
+    if coef is None:
+        raise InvalidParameterError(
+            "The 'init_from' argument of MLPEmulator.fit must be a fitted linear model with "
+            f"'coef_' and 'intercept_'. Got {type(model).__name__} instead."
+        )
+    coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
+    intercept = np.broadcast_to(np.asarray(getattr(model, "intercept_", 0.0), dtype=np.float64), coef.shape[:1]).copy()
+    n_out, n_in = coef.shape
+    m = min(n_in, n_out)
+    hidden = layer_sizes_tuple(hidden_layer_sizes)
+    if any(w < 2 * m for w in hidden):
+        raise InvalidParameterError(
+            f"The 'init_from' argument of MLPEmulator.fit needs every hidden layer at least "
+            f"2 * min(n_features, n_outputs) = {2 * m} wide. Got hidden_layer_sizes={hidden} instead."
+        )
+
+    def warm_start(module):
+        from ..nn._warm import embed_affine
+
+        if module[0].in_features != n_in or module[-1].out_features != n_out:
+            raise InvalidParameterError(
+                f"The 'init_from' argument of MLPEmulator.fit must map {module[0].in_features} features "
+                f"to {module[-1].out_features} outputs. Got a model of shape {coef.shape} instead."
+            )
+        if n_in <= n_out:
+            embed_affine(module, np.eye(n_in), None, coef, intercept)
+        else:
+            embed_affine(module, coef, intercept, None, None)
+
+    return warm_start

@@ -28,36 +28,19 @@ from ..emulator import MLPEmulator
 from ..exceptions import ConvergenceWarning, DataFormatError, InvalidParameterError
 from ..io import load_model, save_model
 from ..metrics import r2_per_target
+from ..selection import (
+    Fallback,
+    check_nesting,
+    cv_folds,
+    group_mean_baseline,
+    ridge_baseline,
+    warm_started_ednn,
+    warm_started_emulator,
+)
+from ._budgets import BUDGETS, Budget
 from ._common import Prepared, prepare
 
 __all__ = ["Budget", "BUDGETS", "TargetResult", "analyse_target"]
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much search each model gets."""
-
-    name: str
-    n_iter: dict  # model kind -> candidates
-    cv: int
-    max_iter: int  # epochs per fit
-    n_iter_no_change: int
-    eca_restarts: int
-    pruning: bool = False
-
-
-BUDGETS = {
-    # ≤ 10 minutes for the three H2O spectra on 2 CPU cores
-    "quick": Budget("quick", {"emulator": 3, "ednn": 2, "nnca": 2}, cv=3, max_iter=120,
-                    n_iter_no_change=10, eca_restarts=4),
-    # the issue's acceptance run: 5-fold CV as in the paper, searches sized to fit one
-    # session (about an hour for the three H2O spectra on 2 CPU cores)
-    "standard": Budget("standard", {"emulator": 12, "ednn": 8, "nnca": 8}, cv=5, max_iter=300,
-                       n_iter_no_change=20, eca_restarts=8),
-    # the paper: 20 000 candidates per model type and spectrum (H2O)
-    "paper": Budget("paper", {"emulator": 20000, "ednn": 20000, "nnca": 20000}, cv=5, max_iter=1000,
-                    n_iter_no_change=20, eca_restarts=16),
-}
 
 
 @dataclass
@@ -72,6 +55,10 @@ class TargetResult:
     per_target_r2: dict = field(default_factory=dict)  # model -> per-channel test R2
     models: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    cv_noise: dict = field(default_factory=dict)  # model label -> CV noise of the selected candidate
+    baselines: dict = field(default_factory=dict)  # "ridge" / "group mean" -> selection.Baseline
+    fallbacks: list = field(default_factory=list)  # selection.Fallback per container model
+    warnings: list = field(default_factory=list)  # nesting violations on the test split
 
     def row(self, k):
         return {m: self.r2.get((m, k), float("nan")) for m in ("EDNN", "NNCA", "ECA")}
@@ -101,15 +88,18 @@ def _cached(path: Path, fingerprint: str, device: str):
 
 
 def _search(estimator, preset, n_iter, prep: Prepared, budget: Budget, seed, store, client, verbose):
-    """Randomized search with K-fold CV on the train split; returns (best estimator, score, params)."""
-    from ..selection import RandomizedSearch
+    """Randomized search with K-fold CV on the train split; returns (best estimator, score, params,
+    CV noise of the best candidate)."""
+    from ..selection import RandomizedSearch, cv_noise
 
     search = RandomizedSearch(
         estimator, preset, n_iter=n_iter, cv=budget.cv, random_state=seed, store=store,
-        client=client, pruning="halving" if budget.pruning else None, verbose=verbose,
+        client=client, pruning="asha" if budget.pruning else None, verbose=verbose,
     )
     search.fit(prep.Xtr, prep.Ytr)
-    return search.best_estimator_, float(search.best_score_), dict(search.best_params_)
+    cv = search.cv_results_
+    folds = [cv[f"split{j}_test_score"][search.best_index_] for j in range(search.n_splits_)]
+    return search.best_estimator_, float(search.best_score_), dict(search.best_params_), cv_noise(folds)
 
 
 def analyse_target(
@@ -160,31 +150,61 @@ def analyse_target(
     prep = prepare(data, random_state=seed, y_scaling=y_scaling)
     res = TargetResult(name)
     dfp = _data_fingerprint(prep)
-    common = dict(max_iter=budget.max_iter, early_stopping=True, n_iter_no_change=budget.n_iter_no_change,
-                  random_state=seed, device=device)
+    max_iter, patience = budget.epochs(prep.Xtr.shape[0])
+    common = dict(max_iter=max_iter, early_stopping=True, n_iter_no_change=patience, random_state=seed,
+                  device=device)
     extras = {"x_scaler": prep.x_scaler, "y_scaler": prep.y_scaler}
 
-    def fitted(kind, k, make, preset):
+    def fitted(kind, k, make, preset, fallback=None):
         label = kind if k is None else f"{kind}_k{k}"
-        fp = _fingerprint(data=dfp, kind=kind, k=k, budget=asdict(budget), seed=seed, preset=str(preset))
+        fp = _fingerprint(data=dfp, kind=kind, k=k, budget=asdict(budget), seed=seed, preset=str(preset),
+                          nesting=NESTING_RULE if fallback else None)
         hit = _cached(mdir / label, fp, device)
         if hit is not None:
             model, meta = hit
             log(f"[{name}] {label}: loaded from {mdir / label}")
+            res.cv_noise[label] = meta.get("cv_noise", float("nan"))
+            if meta.get("fallback"):
+                res.fallbacks.append(Fallback(**meta["fallback"]))
             return model, meta.get("cv_score", float("nan")), meta.get("best_params", {})
         t0 = time.time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model, cv, params = _search(make(), preset, budget.n_iter[kind], prep, budget, seed,
-                                        sdir / f"{name}_{label}.sqlite", client, verbose)
+            model, cv, params, noise = _search(make(), preset, budget.search_n_iter(kind, system), prep, budget, seed,
+                                               sdir / f"{name}_{label}.sqlite", client, verbose)
+        res.cv_noise[label] = noise
+        fb = None
+        if fallback is not None:
+            model, fb = fallback(model, cv)
+            res.fallbacks.append(fb)
+            log(f"[{name}] {fb.line()}")
+            if fb.used != "search":  # report the parameters of the model actually kept
+                actual = model.get_params(deep=False)
+                params = {**{p: actual[p] for p in params if p in actual}, "fallback": fb.used}
         res.seconds[label] = time.time() - t0
         save_model(model, mdir / label, extras=extras,
-                   metadata={"fingerprint": fp, "cv_score": cv, "best_params": params, "dataset": data.name,
-                             "target_set": name, "budget": budget.name, "seed": seed})
-        log(f"[{name}] {label}: CV R2 {cv:.4f} in {res.seconds[label]:.0f} s, {params}")
+                   metadata={"fingerprint": fp, "cv_score": cv, "cv_noise": noise, "best_params": params,
+                             "dataset": data.name, "target_set": name, "budget": budget.name, "seed": seed,
+                             "fallback": None if fb is None else asdict(fb)})
+        log(f"[{name}] {label}: CV R2 {cv:.4f} ± {noise:.4f} in {res.seconds[label]:.0f} s, {params}")
         return model, cv, params
 
-    emulator, cv, params = fitted("emulator", None, lambda: MLPEmulator(**common), presets["emulator"])
+    folds = cv_folds(budget.cv, prep.Xtr, prep.Ytr, seed)
+    res.baselines["ridge"] = ridge_baseline(prep.Xtr, prep.Ytr, folds, prep.Xte, prep.Yte)
+    if prep.train.groups is not None:
+        res.baselines["group mean"] = group_mean_baseline(prep.Ytr, prep.train.groups, folds, prep.Yte,
+                                                          prep.test.groups)
+    for b in res.baselines.values():
+        log(f"[{name}] baseline {b.name}: CV R2 {b.cv_score:.4f} ± {b.cv_noise:.4f}, test R2 {b.test_score:.4f}"
+            + (f" {b.params}" if b.params else ""))
+    ridge = res.baselines["ridge"]
+
+    def emulator_fallback(model, cv):
+        return nest_or_warm_start("emulator", model, cv, "ridge", ridge.cv_score,
+                                  lambda: warm_started_emulator(model, ridge.estimator, prep.Xtr, prep.Ytr))
+
+    emulator, cv, params = fitted("emulator", None, lambda: MLPEmulator(**common), presets["emulator"],
+                                  emulator_fallback)
     res.models["emulator"] = emulator
     res.cv_score[("emulator", None)] = cv
     res.best_params["emulator"] = params
@@ -198,7 +218,7 @@ def analyse_target(
             f"The 'components' argument asks for k={kmax} but the data have {prep.Xtr.shape[1]} features."
         )
     fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=asdict(budget), seed=seed,
-                      emulator=res.best_params["emulator"])
+                      emulator=res.best_params["emulator"], nesting=NESTING_RULE)
     hit = _cached(mdir / "eca", fp, device)
     if hit is None:
         t0 = time.time()
@@ -213,16 +233,50 @@ def analyse_target(
         res.r2[("ECA", k)] = eca.score(prep.Xte, prep.Yte, n_components=k)
 
     for k in components:
-        ednn, cv, params = fitted("ednn", k, lambda: EDNN(k, **common), presets["ednn"])
-        res.models[f"ednn_k{k}"] = ednn
-        res.r2[("EDNN", k)] = ednn.score(prep.Xte, prep.Yte)
-        res.cv_score[("EDNN", k)] = cv
-        res.best_params[f"ednn_k{k}"] = params
         nnca, cv, params = fitted("nnca", k, lambda: NNCA(k, **common), presets["nnca"])
         res.models[f"nnca_k{k}"] = nnca
         res.r2[("NNCA", k)] = nnca.score(prep.Xte, prep.Yte)
         res.cv_score[("NNCA", k)] = cv
         res.best_params[f"nnca_k{k}"] = params
+
+        def ednn_fallback(model, cv, k=k, nnca=nnca, nnca_cv=cv):
+            return nest_or_warm_start(f"EDNN k={k}", model, cv, f"NNCA k={k}", nnca_cv,
+                                      lambda: warm_started_ednn(model, nnca, prep.Xtr, prep.Ytr))
+
+        ednn, cv, params = fitted("ednn", k, lambda: EDNN(k, **common), presets["ednn"], ednn_fallback)
+        res.models[f"ednn_k{k}"] = ednn
+        res.r2[("EDNN", k)] = ednn.score(prep.Xte, prep.Yte)
+        res.cv_score[("EDNN", k)] = cv
+        res.best_params[f"ednn_k{k}"] = params
         log(f"[{name}] k={k}: test R2 EDNN {res.r2[('EDNN', k)]:.4f}  NNCA {res.r2[('NNCA', k)]:.4f}  "
             f"ECA {res.r2[('ECA', k)]:.4f}")
+    res.warnings = nesting_warnings(res)
+    for w in res.warnings:
+        log(f"WARNING nesting violated: {w}")
     return res, prep
+
+
+#: version of the nesting rule (part of the model fingerprints: a new rule refits)
+NESTING_RULE = 1
+
+
+def nest_or_warm_start(model_name, model, cv, inner_name, inner_cv, warm):
+    """Keep a searched container unless its CV score is below the contained model's; then refit
+    it warm-started from that model (:mod:`xslatent.selection._nested`). Returns (model, Fallback)."""
+    if np.isfinite(inner_cv) and cv < inner_cv:
+        return warm(), Fallback(model_name, f"warm start from {inner_name}",
+                                f"searched CV {cv:.4f} < {inner_name} CV {inner_cv:.4f}")
+    return model, Fallback(model_name, "search", f"searched CV {cv:.4f} >= {inner_name} CV {inner_cv:.4f}")
+
+
+def nesting_warnings(res: TargetResult) -> list[str]:
+    """Test-split nesting checks of one target set (:func:`xslatent.selection.check_nesting`)."""
+    scores = dict(res.r2)
+    scores[("emulator", None)] = res.emulator_r2
+    if "ridge" in res.baselines:
+        scores[("ridge", None)] = res.baselines["ridge"].test_score
+    noise = {("emulator", None): res.cv_noise.get("emulator", float("nan"))}
+    for (m, k) in res.r2:
+        if m in ("EDNN", "NNCA"):
+            noise[(m, k)] = res.cv_noise.get(f"{m.lower()}_k{k}", float("nan"))
+    return check_nesting(scores, noise, label=res.name)

@@ -30,8 +30,9 @@ from ..data import Dataset
 from ..exceptions import InvalidParameterError
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
+from ._budgets import announce
 from .analysis import BUDGETS, analyse_target
-from .tables import table_rows, write_table
+from .tables import notes_html, table_notes, table_rows, write_table
 
 __all__ = ["read_config", "reproduce_dataset", "DEFAULT_CONFIG"]
 
@@ -86,6 +87,7 @@ def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     comps = tuple(config["components"])
+    announce(BUDGETS[config["budget"]], config["system"], data, client=client, device=config["device"], log=log)
     res, prep = analyse_target(config["name"], data, out, system=config["system"], budget=BUDGETS[config["budget"]],
                                components=comps, seed=config["seed"], device=config["device"], client=client,
                                presets=config["spaces"], y_scaling=config["y_scaling"], log=log)
@@ -93,9 +95,10 @@ def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=
 
     _, run_sections = describe_run(out, data, res, prep, config["name"], random_state=config["seed"], log=log)
     rows = table_rows([res], {}, components=comps)
-    md = write_table(rows, out, "table")
+    notes = table_notes([res])
+    md = write_table(rows, out, "table", notes)
     log("\n" + md)
-    sections = [Section("Covered variance R2 on the test split", [table_html(rows)])]
+    sections = [Section("Covered variance R2 on the test split", [table_html(rows), notes_html(notes)])]
     fig, ax = plt.subplots(figsize=(6, 3.4))
     plot_mean_spectrum(data.energy, data.Y, ax=ax, title=data.name)
     sections.append(Section("Targets: mean and spread", [figure_html(fig)]))

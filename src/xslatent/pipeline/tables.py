@@ -6,7 +6,7 @@ import csv
 import math
 from pathlib import Path
 
-__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "table_rows", "write_table"]
+__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "notes_html", "table_notes", "table_rows", "write_table"]
 
 #: paper Table 1 (H2O, their data): (spectrum, k) -> (EDNN, NNCA, ECA)
 PAPER_TABLE1 = {
@@ -21,8 +21,10 @@ METHODS = ("EDNN", "NNCA", "ECA")
 
 
 def table_rows(results, paper: dict, components=(1, 2)) -> list[dict]:
-    """One row per (target set, k): our test R2 and the paper's."""
+    """One row per (target set, k): our test R2, the paper's, the emulator's and the baselines'
+    (ridge; group mean where the data have groups)."""
     rows = []
+    baselines = [b for b in ("ridge", "group mean") if any(b in getattr(r, "baselines", {}) for r in results)]
     for res in results:
         for k in components:
             row = {"target": res.name, "k": k}
@@ -31,8 +33,36 @@ def table_rows(results, paper: dict, components=(1, 2)) -> list[dict]:
                 row[m] = round(float(res.r2.get((m, k), math.nan)), 4)
                 row[f"{m} (paper)"] = p
             row["emulator"] = round(float(res.emulator_r2), 4)
+            for b in baselines:
+                bl = getattr(res, "baselines", {}).get(b)
+                row[b] = round(float(bl.test_score), 4) if bl is not None else math.nan
             rows.append(row)
     return rows
+
+
+def table_notes(results) -> list[str]:
+    """Lines to print under a table: per target set, which fallback each container model used
+    and every nesting violation (``WARNING``) of :func:`xslatent.selection.check_nesting`."""
+    lines = []
+    for res in results:
+        for fb in getattr(res, "fallbacks", []):
+            if fb.used != "search":
+                lines.append(f"{res.name}: {fb.line()}")
+        lines += [f"WARNING {w}" for w in getattr(res, "warnings", [])]
+    return lines
+
+
+def notes_html(lines) -> str:
+    """:func:`table_notes` as a visible HTML block ('' when there is nothing to say)."""
+    import html
+
+    if not lines:
+        return ""
+    warn = ' style="color:#b00;font-weight:bold"'
+    items = "".join(
+        f"<li{warn if ln.startswith('WARNING') else ''}>{html.escape(ln)}</li>" for ln in lines
+    )
+    return f"<ul class='notes'>{items}</ul>"
 
 
 def _fmt(v):
@@ -41,8 +71,9 @@ def _fmt(v):
     return str(v)
 
 
-def write_table(rows: list[dict], out_dir, stem: str) -> str:
-    """Write ``stem.csv`` and ``stem.md``; return the Markdown text."""
+def write_table(rows: list[dict], out_dir, stem: str, notes=()) -> str:
+    """Write ``stem.csv`` and ``stem.md`` (``notes`` as lines under the Markdown table);
+    return the Markdown text."""
     out = Path(out_dir)
     cols = list(rows[0])
     tmp = out / f"{stem}.csv.tmp"
@@ -53,6 +84,7 @@ def write_table(rows: list[dict], out_dir, stem: str) -> str:
     tmp.replace(out / f"{stem}.csv")
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     md += ["| " + " | ".join(_fmt(r[c]) for c in cols) + " |" for r in rows]
+    md += [""] + [f"- {n}" for n in notes] if notes else []
     text = "\n".join(md) + "\n"
     (out / f"{stem}.md").write_text(text)
     return text

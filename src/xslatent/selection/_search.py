@@ -29,7 +29,14 @@ from ._backend import GroupRun, Task, make_groups
 from ._space import SearchSpace
 from ._store import ResultStore, data_fingerprint, result_key
 
-__all__ = ["RandomizedSearch", "ResultsTable", "SuccessiveHalving", "candidate_seed"]
+__all__ = [
+    "AsynchronousHalving",
+    "RandomizedSearch",
+    "ResultsTable",
+    "SuccessiveHalving",
+    "candidate_seed",
+    "cv_folds",
+]
 
 #: estimator parameters that do not change a training's result (left out of store keys)
 _NOT_IN_KEY = ("verbose", "device")
@@ -39,6 +46,46 @@ def candidate_seed(random_state: int, index: int) -> int:
     """Network seed of candidate ``index``: ``SeedSequence([random_state, index])``'s first
     32-bit word. Every fold of a candidate, and its refit, use this seed."""
     return int(np.random.SeedSequence([int(random_state), int(index)]).generate_state(1)[0])
+
+
+def cv_folds(cv, X, Y=None, random_state=0, *, owner="RandomizedSearch") -> list:
+    """The (train, validation) index pairs of a search: ``cv`` as :class:`RandomizedSearch`
+    takes it (an int k gives ``KFold(k, shuffle=True, random_state=random_state)``), each
+    index array sorted.
+
+    Parameters
+    ----------
+    cv : int, splitter or iterable of (train, test)
+    X : ndarray
+    Y : ndarray, optional
+    random_state : int
+    owner : str
+        Named in error messages.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
+    from sklearn.model_selection import KFold
+
+    if isinstance(cv, int):
+        if cv > X.shape[0]:
+            raise InvalidParameterError(
+                f"The 'cv' parameter of {owner} must be at most n_samples={X.shape[0]}. "
+                f"Got {cv} instead."
+            )
+        splits = KFold(cv, shuffle=True, random_state=random_state).split(X)
+    elif hasattr(cv, "split"):
+        splits = cv.split(X, Y)
+    else:
+        splits = cv
+    folds = [
+        (np.sort(np.asarray(tr, dtype=np.int64)), np.sort(np.asarray(te, dtype=np.int64)))
+        for tr, te in splits
+    ]
+    if not folds:
+        raise InvalidParameterError(f"The 'cv' parameter of {owner} gave no splits.")
+    return folds
 
 
 @dataclass(frozen=True)
@@ -80,6 +127,42 @@ class SuccessiveHalving:
 
     def signature(self) -> str:
         return f"halving(min_epochs={self.min_epochs},eta={self.eta})"
+
+
+@dataclass(frozen=True)
+class AsynchronousHalving(SuccessiveHalving):
+    """Asynchronous successive halving (ASHA, Li et al. 2020) over waves of candidates.
+
+    Candidates are taken in their sampling order in waves of ``wave_size``. A wave trains
+    (all folds, batched, in process or on the Dask workers) rung by rung as in
+    :class:`SuccessiveHalving`, but a candidate is promoted past a rung when its mean fold
+    score is in the top ``1 / eta`` of *every* score recorded at that rung so far, this
+    wave's and all earlier waves' — the promotion rule of ASHA, which needs no
+    synchronisation over the whole search: the bar set by early waves prunes later waves
+    at their first rung, so the work per candidate falls as the search grows. Decisions
+    depend only on results in wave order, so a search is deterministic and resumes from
+    its store (rung scores are stored) to the same result.
+
+    Parameters
+    ----------
+    min_epochs : int, default=10
+        First rung.
+    eta : int, default=3
+        Reduction factor (>= 2).
+    wave_size : int, default=27
+        Candidates per wave (the first wave is plain successive halving; smaller waves
+        prune sooner, larger ones batch better).
+    """
+
+    wave_size: int = 27
+
+    def __post_init__(self):
+        super().__post_init__()
+        validate_params("AsynchronousHalving", {"wave_size": self.wave_size},
+                        {"wave_size": [Interval(int, 1, None)]})
+
+    def signature(self) -> str:
+        return f"asha(min_epochs={self.min_epochs},eta={self.eta},wave_size={self.wave_size})"
 
 
 class ResultsTable(dict):
@@ -141,8 +224,8 @@ _CLIENT = _Constraint(
 )
 _PRUNING = _Constraint(
     "pruning",
-    "None, 'halving' or a SuccessiveHalving",
-    lambda v: v is None or v == "halving" or isinstance(v, SuccessiveHalving),
+    "None, 'halving', 'asha', a SuccessiveHalving or an AsynchronousHalving",
+    lambda v: v is None or v in ("halving", "asha") or isinstance(v, SuccessiveHalving),
 )
 
 
@@ -182,8 +265,9 @@ class RandomizedSearch(BaseEstimator):
         Train groups of same-shape networks as one stacked network; False trains each
         (candidate, fold) with :func:`xslatent.nn._train.train_module`. Results agree up to
         floating-point rounding.
-    pruning : None, "halving" or SuccessiveHalving, default=None
-        Early pruning of hopeless candidates; None reproduces the plain protocol.
+    pruning : None, "halving", "asha", SuccessiveHalving or AsynchronousHalving, default=None
+        Early pruning of hopeless candidates; None reproduces the plain protocol. "asha"
+        (:class:`AsynchronousHalving`) is the one for large searches.
     refit : bool, default=True
         Refit the best candidate (with its seed) on all of ``X``, ``Y``.
     max_group_size : int or None, default=None
@@ -213,6 +297,9 @@ class RandomizedSearch(BaseEstimator):
         (candidate, fold) trainings run by this ``fit`` (not taken from the store).
     n_reused_ : int
         Trainings taken from the store.
+    best_score_trace_ : list of (float, float)
+        ``(seconds since fit started, best mean CV score)`` each time a completed candidate
+        improved the best (time to quality).
 
     See Also
     --------
@@ -313,7 +400,9 @@ class RandomizedSearch(BaseEstimator):
             for k in range(len(folds)):
                 key = result_key(est_name, full, k, seeds[i], fingerprint)
                 tasks.append(Task(len(tasks), i, k, cand, seeds[i], key))
-        pruning = SuccessiveHalving() if self.pruning == "halving" else self.pruning
+        pruning = {"halving": SuccessiveHalving(), "asha": AsynchronousHalving()}.get(
+            self.pruning, self.pruning
+        ) if isinstance(self.pruning, str) else self.pruning
         psig = pruning.signature() if pruning is not None else None
 
         store, own_store = self._open_store()
@@ -330,6 +419,7 @@ class RandomizedSearch(BaseEstimator):
             self.n_trained_ = 0
             bar = self._progress(len(tasks), len(results))
             tracker = _Tracker(tasks, results, len(folds), bar)
+            self.best_score_trace_ = tracker.trace
 
             def record(r: dict) -> None:
                 t = tasks[r["task"]]
@@ -355,16 +445,10 @@ class RandomizedSearch(BaseEstimator):
                 tracker.update(t, r)
 
             try:
-                if pending:
-                    groups = make_groups(
-                        self.estimator,
-                        pending,
-                        X.shape[1],
-                        Y.shape[1],
-                        batched=self.batched,
-                        max_group_size=self.max_group_size,
-                        min_groups=self._n_workers(),
-                    )
+                if pending and isinstance(pruning, AsynchronousHalving):
+                    self._run_asha(tasks, results, X, Y, folds, record, pruning, store)
+                elif pending:
+                    groups = self._groups(pending, X, Y)
                     if pruning is None:
                         self._run_plain(groups, X, Y, folds, record)
                     else:
@@ -385,29 +469,18 @@ class RandomizedSearch(BaseEstimator):
 
     # -------------------------------------------------------------------------- helpers
     def _folds(self, X, Y, rs):
-        from sklearn.model_selection import KFold
+        return cv_folds(self.cv, X, Y, rs, owner=type(self).__name__)
 
-        cv = self.cv
-        if isinstance(cv, int):
-            if cv > X.shape[0]:
-                raise InvalidParameterError(
-                    f"The 'cv' parameter of {type(self).__name__} must be at most n_samples={X.shape[0]}. "
-                    f"Got {cv} instead."
-                )
-            splits = KFold(cv, shuffle=True, random_state=rs).split(X)
-        elif hasattr(cv, "split"):
-            splits = cv.split(X, Y)
-        else:
-            splits = cv
-        folds = [
-            (np.sort(np.asarray(tr, dtype=np.int64)), np.sort(np.asarray(te, dtype=np.int64)))
-            for tr, te in splits
-        ]
-        if not folds:
-            raise InvalidParameterError(
-                f"The 'cv' parameter of {type(self).__name__} gave no splits."
-            )
-        return folds
+    def _groups(self, pending, X, Y):
+        return make_groups(
+            self.estimator,
+            pending,
+            X.shape[1],
+            Y.shape[1],
+            batched=self.batched,
+            max_group_size=self.max_group_size,
+            min_groups=self._n_workers(),
+        )
 
     def _open_store(self):
         if self.store is None:
@@ -451,20 +524,30 @@ class RandomizedSearch(BaseEstimator):
                 record(r)
             fut.release()
 
-    def _run_halving(self, groups, tasks, results, X, Y, folds, record, pruning, store) -> None:
+    def _halving_setup(self, tasks, pruning, store):
+        """Rung epochs, tasks per candidate and the stored rung scores."""
         max_iter = max(
             int(t.params.get("max_iter", getattr(self.estimator, "max_iter", 1))) for t in tasks
         )
-        rungs = pruning.rungs(max_iter)
         by_cand: dict[int, list[Task]] = {}
         for t in tasks:
             by_cand.setdefault(t.candidate, []).append(t)
         stored_rungs = store.get_rungs(t.key for t in tasks) if store is not None else {}
-        pruned_at: dict[int, int] = {}  # candidate -> rung epoch it was pruned at
+        return pruning.rungs(max_iter), by_cand, stored_rungs
+
+    @staticmethod
+    def _pruned_at(tasks, results) -> dict[int, int]:
+        """candidate -> rung epoch it was pruned at, from (stored) results."""
+        out: dict[int, int] = {}
         for t in tasks:
             r = results.get(t.id)
             if r is not None and r["status"] == "pruned":
-                pruned_at[t.candidate] = min(pruned_at.get(t.candidate, 10**9), r["n_iter"])
+                out[t.candidate] = min(out.get(t.candidate, 10**9), r["n_iter"])
+        return out
+
+    def _run_halving(self, groups, tasks, results, X, Y, folds, record, pruning, store) -> None:
+        rungs, by_cand, stored_rungs = self._halving_setup(tasks, pruning, store)
+        pruned_at = self._pruned_at(tasks, results)
         ex = _Executor(self.client, groups, X, Y, folds, self.batched, record)
         try:
             for epoch in rungs:
@@ -472,24 +555,10 @@ class RandomizedSearch(BaseEstimator):
                 for tid, sc in live_scores.items():
                     if store is not None:
                         store.put_rung(tasks[tid].key, epoch, sc)
-                ranking = []
-                for c, ts in by_cand.items():
-                    if pruned_at.get(c, 10**9) < epoch:
-                        continue
-                    scores = []
-                    for t in ts:
-                        if t.id in live_scores:
-                            scores.append(live_scores[t.id])
-                        elif (
-                            t.id in results
-                            and results[t.id]["status"] != "pruned"
-                            and results[t.id]["n_iter"] <= epoch
-                        ):
-                            scores.append(results[t.id]["score"])
-                        else:
-                            scores.append(stored_rungs.get((t.key, epoch), math.nan))
-                    mean = float(np.mean(scores)) if scores else math.nan
-                    ranking.append((-(mean if math.isfinite(mean) else -math.inf), c))
+                means = self._rung_means(
+                    list(by_cand), by_cand, results, live_scores, stored_rungs, pruned_at, epoch
+                )
+                ranking = [(-(m if math.isfinite(m) else -math.inf), c) for c, m in means.items()]
                 ranking.sort()
                 keep = max(1, math.ceil(len(ranking) / pruning.eta))
                 losers = {c for _, c in ranking[keep:]}
@@ -501,6 +570,60 @@ class RandomizedSearch(BaseEstimator):
             ex.advance(None)
         finally:
             ex.close()
+
+    def _rung_means(self, cands, by_cand, results, live_scores, stored_rungs, pruned_at, epoch):
+        """Mean fold score at rung ``epoch`` of every candidate still in the race."""
+        out = {}
+        for c in cands:
+            if pruned_at.get(c, 10**9) < epoch:
+                continue
+            scores = []
+            for t in by_cand[c]:
+                r = results.get(t.id)
+                if t.id in live_scores:
+                    scores.append(live_scores[t.id])
+                elif r is not None and r["status"] != "pruned" and r["n_iter"] <= epoch:
+                    scores.append(r["score"])
+                else:
+                    scores.append(stored_rungs.get((t.key, epoch), math.nan))
+            out[c] = float(np.mean(scores)) if scores else math.nan
+        return out
+
+    def _run_asha(self, tasks, results, X, Y, folds, record, pruning, store) -> None:
+        rungs, by_cand, stored_rungs = self._halving_setup(tasks, pruning, store)
+        history: dict[int, list[float]] = {r: [] for r in rungs}
+        cands = sorted(by_cand)
+        for start in range(0, len(cands), pruning.wave_size):
+            wave = cands[start : start + pruning.wave_size]
+            pruned_at = self._pruned_at([t for c in wave for t in by_cand[c]], results)
+            pending = [t for c in wave for t in by_cand[c] if t.id not in results]
+            ex = None
+            if pending:
+                groups = self._groups(pending, X, Y)
+                ex = _Executor(self.client, groups, X, Y, folds, self.batched, record)
+            try:
+                for epoch in rungs:
+                    live = ex.advance(epoch) if ex is not None else {}
+                    if store is not None:
+                        for tid, sc in live.items():
+                            store.put_rung(tasks[tid].key, epoch, sc)
+                    means = self._rung_means(
+                        wave, by_cand, results, live, stored_rungs, pruned_at, epoch
+                    )
+                    history[epoch].extend(m for m in means.values() if math.isfinite(m))
+                    ranked = sorted(history[epoch], reverse=True)
+                    bar = ranked[max(1, math.ceil(len(ranked) / pruning.eta)) - 1] if ranked else -math.inf
+                    losers = {c for c, m in means.items() if not (math.isfinite(m) and m >= bar)}
+                    for c in losers:
+                        pruned_at.setdefault(c, epoch)
+                    drop = [t.id for c in losers for t in by_cand[c] if t.id in live]
+                    if drop:
+                        ex.prune(drop)
+                if ex is not None:
+                    ex.advance(None)
+            finally:
+                if ex is not None:
+                    ex.close()
 
     def _summarise(self, candidates, seeds, tasks, results, n_folds) -> None:
         n = len(candidates)
@@ -607,12 +730,15 @@ class RandomizedSearch(BaseEstimator):
 
 
 class _Tracker:
-    """Progress bar bookkeeping: completed candidates and the best mean score so far."""
+    """Completed candidates, the best mean score so far and its history (``trace``), and the
+    progress bar."""
 
     def __init__(self, tasks, results, n_folds, bar):
         self.bar, self.n_folds = bar, n_folds
         self.by_cand: dict[int, dict] = {}
         self.best = -math.inf
+        self.t0 = time.perf_counter()
+        self.trace: list[tuple[float, float]] = []
         for t in tasks:
             if t.id in results:
                 self.by_cand.setdefault(t.candidate, {})[t.fold] = results[t.id]
@@ -626,16 +752,17 @@ class _Tracker:
             m = float(np.mean([r["score"] for r in rs.values()]))
             if math.isfinite(m) and m > self.best:
                 self.best = m
+                self.trace.append((time.perf_counter() - self.t0, m))
 
     def _show(self):
         if self.bar is not None and math.isfinite(self.best):
             self.bar.set_postfix(best=f"{self.best:.4f}", refresh=False)
 
     def update(self, t: Task, r: dict) -> None:
-        if self.bar is None:
-            return
         self.by_cand.setdefault(t.candidate, {})[t.fold] = r
         self._check(t.candidate)
+        if self.bar is None:
+            return
         self._show()
         self.bar.update(1)
 

@@ -1,0 +1,107 @@
+"""Asynchronous successive halving: the promotion rule, equality with synchronous halving for
+one wave, and resuming from the store."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from xslatent import MLPEmulator
+from xslatent.exceptions import ConvergenceWarning, InvalidParameterError
+from xslatent.selection import AsynchronousHalving, RandomizedSearch, ResultStore, SuccessiveHalving
+
+SPACE = {
+    "hidden_layer_sizes": {"depth": [1, 2], "width": [6, 10]},
+    "learning_rate_init": {"distribution": "loguniform", "low": 1e-3, "high": 3e-2},
+    "alpha": [0.0, 1e-3],
+}
+EST = MLPEmulator(max_iter=24, tol=0.0, n_iter_no_change=100, dtype="float64")
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _search(pruning, n_iter=12, **kw):
+    return RandomizedSearch(EST, SPACE, n_iter=n_iter, cv=3, random_state=0, pruning=pruning, refit=False, **kw)
+
+
+def test_one_wave_is_synchronous_halving(data):
+    X, Y = data
+    sync = _search(SuccessiveHalving(min_epochs=3, eta=2), n_iter=8).fit(X, Y)
+    asha = _search(AsynchronousHalving(min_epochs=3, eta=2, wave_size=8), n_iter=8).fit(X, Y)
+    assert list(asha.cv_results_["status"]) == list(sync.cv_results_["status"])
+    np.testing.assert_array_equal(asha.cv_results_["mean_test_score"], sync.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(asha.cv_results_["mean_n_iter"], sync.cv_results_["mean_n_iter"])
+
+
+def test_promotion_rule_replayed_from_the_stored_rung_scores(data, tmp_path):
+    X, Y = data
+    pruning = AsynchronousHalving(min_epochs=3, eta=2, wave_size=4)
+    store = tmp_path / "a.sqlite"
+    s = _search(pruning, store=store).fit(X, Y)
+    res = s.cv_results_
+    # replay: per wave, a candidate passes rung r iff its mean fold score there is in the top
+    # half of all scores recorded at r by this and earlier waves
+    with ResultStore(store) as st:
+        rows = st._conn.execute("SELECT key, epoch, score FROM rungs").fetchall()
+        keys = dict(st._conn.execute("SELECT key, params FROM results").fetchall())
+    assert len(keys) == 12 * 3
+    by_params = {}
+    for key, epoch, score in rows:
+        by_params.setdefault((keys[key], epoch), []).append(score)
+    from xslatent.selection._store import canonical_params
+
+    base = {k: v for k, v in EST.get_params(deep=False).items() if k not in ("verbose", "device")}
+    history, expected = {3: [], 6: [], 12: []}, []
+    for w in range(3):
+        alive = set(range(4 * w, 4 * w + 4))
+        pruned_at = {}
+        for r in (3, 6, 12):
+            means = {}
+            for c in sorted(alive):
+                p = canonical_params(res["params"][c])
+                sc = by_params[(p, r)]
+                assert len(sc) == 3
+                means[c] = float(np.mean(sc))
+            history[r] += list(means.values())
+            bar = sorted(history[r], reverse=True)[math.ceil(len(history[r]) / 2) - 1]
+            for c, m in means.items():
+                if m < bar:
+                    pruned_at[c] = r
+                    alive.discard(c)
+        expected += ["pruned" if c in pruned_at else "ok" for c in range(4 * w, 4 * w + 4)]
+        for c, r in pruned_at.items():
+            assert res["mean_n_iter"][c] == r
+    assert list(res["status"]) == expected
+    assert 0 < expected.count("ok") < 12
+    assert [t for t, _ in s.best_score_trace_] == sorted(t for t, _ in s.best_score_trace_)
+    assert s.best_score_trace_[-1][1] == pytest.approx(s.best_score_)
+
+
+def test_asha_resumes_and_extends_from_the_store(data, tmp_path):
+    X, Y = data
+    pruning = AsynchronousHalving(min_epochs=3, eta=2, wave_size=4)
+    store = tmp_path / "r.sqlite"
+    first = _search(pruning, n_iter=8, store=store).fit(X, Y)
+    again = _search(pruning, n_iter=8, store=store).fit(X, Y)
+    assert again.n_trained_ == 0 and again.n_reused_ == 24
+    assert list(again.cv_results_["status"]) == list(first.cv_results_["status"])
+    # two more waves: the stored waves set the bar exactly as in one uninterrupted search
+    extended = _search(pruning, n_iter=16, store=store).fit(X, Y)
+    fresh = _search(pruning, n_iter=16).fit(X, Y)
+    assert extended.n_reused_ == 24 and extended.n_trained_ == 24
+    assert list(extended.cv_results_["status"]) == list(fresh.cv_results_["status"])
+    np.testing.assert_allclose(
+        extended.cv_results_["mean_test_score"], fresh.cv_results_["mean_test_score"], rtol=1e-10
+    )
+
+
+def test_asha_parameters_are_checked():
+    with pytest.raises(InvalidParameterError, match="'wave_size' parameter of AsynchronousHalving"):
+        AsynchronousHalving(wave_size=0)
+    assert RandomizedSearch(EST, SPACE, pruning="asha").get_params()["pruning"] == "asha"

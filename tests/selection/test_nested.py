@@ -1,0 +1,118 @@
+"""Nested models: exact embeddings (xslatent.nn._warm), warm starts and the fallback rule."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import RidgeCV
+
+from xslatent import EDNN, NNCA, MLPEmulator
+from xslatent.datasets import make_subspace_spectra
+from xslatent.exceptions import InvalidParameterError
+from xslatent.nn._modules import init_linear_layers, make_mlp
+from xslatent.nn._warm import embed_affine
+from xslatent.pipeline.analysis import nest_or_warm_start
+from xslatent.selection import warm_started_ednn, warm_started_emulator
+
+pytestmark = pytest.mark.filterwarnings("ignore::xslatent.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("hidden", [(), (6,), (8, 7, 9)])
+def test_embed_affine_is_exact(activation, hidden):
+    rng = np.random.default_rng(0)
+    A, a = rng.standard_normal((3, 5)), rng.standard_normal(3)
+    B, c = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    mlp = make_mlp(5, hidden, 4, activation).double()
+    init_linear_layers(mlp, torch.Generator().manual_seed(1))
+    embed_affine(mlp, A, a, B, c)
+    X = rng.standard_normal((50, 5)) * 3
+    with torch.no_grad():
+        out = mlp(torch.as_tensor(X)).numpy()
+    np.testing.assert_allclose(out, (X @ A.T + a) @ B.T + c, atol=1e-12)
+
+
+def test_embed_affine_needs_room_and_relu():
+    with pytest.raises(ValueError, match="at least 2 \\* 3 = 6 wide"):
+        embed_affine(make_mlp(5, (5,), 4), np.ones((3, 5)), B=np.ones((4, 3)))
+    with pytest.raises(ValueError, match="ReLU or leaky-ReLU"):
+        embed_affine(make_mlp(5, (8,), 4, "tanh"), np.ones((3, 5)), B=np.ones((4, 3)))
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, Y, _, _ = make_subspace_spectra(900, 6, 2, 30, noise=0.01, random_state=3)
+    Y = (Y - Y.mean(0)) / Y.std()
+    return X[:600], Y[:600], X[600:], Y[600:]
+
+
+@pytest.fixture(scope="module")
+def nnca(data):
+    Xtr, Ytr, _, _ = data
+    return NNCA(2, decoder_layer_sizes=(32, 32), max_iter=40, learning_rate_init=3e-3, random_state=0).fit(Xtr, Ytr)
+
+
+def test_ednn_warm_started_from_nnca_reproduces_then_improves(data, nnca):
+    Xtr, Ytr, Xte, Yte = data
+    # "before training": one Adam step of size 1e-12 leaves the embedded network unchanged
+    ednn0 = EDNN(2, encoder_layer_sizes=(16, 16), decoder_layer_sizes=(32, 32), learning_rate_init=1e-12,
+                 max_iter=1, random_state=5).fit(Xtr, Ytr, init_from=nnca)
+    np.testing.assert_allclose(ednn0.predict(Xte), nnca.predict(Xte), atol=1e-5)
+    ednn = EDNN(2, encoder_layer_sizes=(16, 16), decoder_layer_sizes=(32, 32), learning_rate_init=1e-3,
+                max_iter=30, early_stopping=True, random_state=5).fit(Xtr, Ytr, init_from=nnca)
+    assert ednn.score(Xte, Yte) >= nnca.score(Xte, Yte) - 0.01
+    # a cold start with the same budget stays far below
+    cold = EDNN(2, encoder_layer_sizes=(16, 16), decoder_layer_sizes=(32, 32), learning_rate_init=1e-3,
+                max_iter=30, early_stopping=True, random_state=5).fit(Xtr, Ytr)
+    assert ednn.score(Xte, Yte) > cold.score(Xte, Yte)
+
+
+def test_warm_start_rejects_mismatched_models(data, nnca):
+    Xtr, Ytr, _, _ = data
+    with pytest.raises(InvalidParameterError, match="decoder_layer_sizes equal to the NNCA's \\(32, 32\\)"):
+        EDNN(2, encoder_layer_sizes=(16,), decoder_layer_sizes=(8,), max_iter=1).fit(Xtr, Ytr, init_from=nnca)
+    with pytest.raises(InvalidParameterError, match="encoder_layer_sizes all >= 2 \\* n_components = 4"):
+        EDNN(2, encoder_layer_sizes=(3,), decoder_layer_sizes=(32, 32), max_iter=1).fit(Xtr, Ytr, init_from=nnca)
+    with pytest.raises(InvalidParameterError, match="a fitted NNCA"):
+        EDNN(2, max_iter=1).fit(Xtr, Ytr, init_from=NNCA(2))
+    with pytest.raises(InvalidParameterError, match="'init_from' argument of MLPEmulator.fit must be a fitted linear"):
+        MLPEmulator((8,), max_iter=1).fit(Xtr, Ytr, init_from=nnca)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_emulator_warm_started_from_ridge_reproduces_it(data, transpose):
+    Xtr, Ytr, Xte, Yte = data
+    if transpose:  # more inputs than outputs: the embedding goes through the coefficients
+        Xtr, Ytr, Xte = Ytr, Xtr, Yte
+    ridge = RidgeCV().fit(Xtr, Ytr)
+    em = MLPEmulator((64, 64), learning_rate_init=1e-12, max_iter=1, random_state=0).fit(Xtr, Ytr, init_from=ridge)
+    np.testing.assert_allclose(em.predict(Xte), ridge.predict(Xte), atol=1e-5)
+
+
+def test_fallback_rule_uses_cv_scores(data, nnca):
+    Xtr, Ytr, Xte, Yte = data
+    searched = EDNN(2, encoder_layer_sizes=(3,), decoder_layer_sizes=(4,), max_iter=3, random_state=0).fit(Xtr, Ytr)
+    model, fb = nest_or_warm_start("EDNN k=2", searched, 0.40, "NNCA k=2", 0.95,
+                                   lambda: warm_started_ednn(searched, nnca, Xtr, Ytr))
+    assert fb.used == "warm start from NNCA k=2"
+    assert fb.line() == "EDNN k=2: warm start from NNCA k=2 (searched CV 0.4000 < NNCA k=2 CV 0.9500)"
+    assert model.encoder_layer_sizes == (4,) and model.decoder_layer_sizes == (32, 32)
+    assert model.score(Xte, Yte) >= nnca.score(Xte, Yte) - 0.01
+    kept, fb = nest_or_warm_start("EDNN k=2", searched, 0.96, "NNCA k=2", 0.95, lambda: 1 / 0)
+    assert kept is searched and fb.used == "search"
+
+
+def test_warm_started_emulator_is_at_least_ridge(data):
+    Xtr, Ytr, Xte, Yte = data
+    ridge = RidgeCV().fit(Xtr, Ytr)
+    template = MLPEmulator((4,), learning_rate_init=1e-2, max_iter=20, early_stopping=True, random_state=0)
+    em = warm_started_emulator(template, ridge, Xtr, Ytr)
+    assert em.hidden_layer_sizes == (12,) and em.learning_rate_init == 1e-3
+    assert em.score(Xte, Yte) >= ridge.score(Xte, Yte) - 0.005
+
+
+def test_float64_warm_start_is_exact(data):
+    Xtr, Ytr, Xte, _ = data
+    nnca = NNCA(1, decoder_layer_sizes=(8,), max_iter=3, dtype="float64", random_state=0).fit(Xtr, Ytr)
+    ednn = EDNN(1, encoder_layer_sizes=(4, 4), decoder_layer_sizes=(8,), learning_rate_init=1e-300, max_iter=1,
+                dtype="float64", random_state=0).fit(Xtr, Ytr, init_from=nnca)
+    np.testing.assert_allclose(ednn.predict(Xte), nnca.predict(Xte), atol=1e-12)

@@ -125,6 +125,7 @@ def analyse_target(
     client=None,
     presets: dict | None = None,
     y_scaling: str = "auto",
+    split: str = "random",
     verbose: bool = True,
     log=print,
 ) -> tuple[TargetResult, Prepared]:
@@ -150,6 +151,8 @@ def analyse_target(
         TOML path or a space; missing kinds use ``<system>-<kind>``.
     y_scaling : {"auto", "global", "feature"}
         See :func:`xslatent.pipeline._common.prepare`.
+    split : {"random", "group"}
+        Rows or whole groups to the test side (:func:`xslatent.pipeline._common.prepare`).
     """
     presets = {kind: (presets or {}).get(kind, f"{system}-{kind}") for kind in ("emulator", "ednn", "nnca")}
     out = Path(out_dir)
@@ -157,7 +160,7 @@ def analyse_target(
     sdir = out / "search"
     mdir.mkdir(parents=True, exist_ok=True)
     sdir.mkdir(parents=True, exist_ok=True)
-    prep = prepare(data, random_state=seed, y_scaling=y_scaling)
+    prep = prepare(data, random_state=seed, y_scaling=y_scaling, split=split)
     res = TargetResult(name)
     dfp = _data_fingerprint(prep)
     common = dict(max_iter=budget.max_iter, early_stopping=True, n_iter_no_change=budget.n_iter_no_change,

@@ -26,10 +26,17 @@ from .analysis import BUDGETS, analyse_target
 from .tables import PAPER_TABLE2, table_rows, write_table
 
 __all__ = ["reproduce_geo2", "cm_index", "reconstruct_distances", "coordination_table", "learnability",
-           "pressure_mean_prediction"]
+           "pressure_mean_prediction", "site_pressures"]
 
 Z_GE, Z_O = 32.0, 8.0
 GAP_THRESHOLD_EV = 0.5
+
+
+def site_pressures(data) -> np.ndarray:
+    """Pressure of each site: metadata ``pressure_gpa`` where present (the bundled data, whose
+    ``groups`` are the melt-quench runs), else the ``groups`` (data sets labelled by pressure)."""
+    p = data.metadata.get("pressure_gpa")
+    return data.groups if p is None else p
 
 
 def cm_index(n_atoms: int = 17):
@@ -101,8 +108,9 @@ def coordination_table(data) -> list[dict]:
     rows = []
     cn = data.metadata["coordination_number"]
     dgo = data.metadata.get("mean_ge_o_distance")
-    for p in np.unique(data.groups):
-        m = data.groups == p
+    g = site_pressures(data)
+    for p in np.unique(g):
+        m = g == p
         c = cn[m]
         row = {"pressure_GPa": float(p), "n_sites": int(m.sum()), "mean_CN": float(c.mean())}
         for k in (4, 5, 6):
@@ -115,7 +123,7 @@ def coordination_table(data) -> list[dict]:
 
 def pressure_mean_prediction(prep) -> np.ndarray:
     """Each test row predicted by the train-split mean of its pressure (scaled ``Y``)."""
-    g_tr, g_te = prep.train.groups, prep.test.groups
+    g_tr, g_te = site_pressures(prep.train), site_pressures(prep.test)
     P = np.zeros_like(prep.Yte)
     for p in np.unique(g_te):
         P[g_te == p] = prep.Ytr[g_tr == p].mean(axis=0)
@@ -201,7 +209,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     (out / "learnability.json").write_text(json.dumps(gate, indent=1))
     cn_rows = coordination_table(data)
 
-    g_te = prep.test.groups
+    g_te = site_pressures(prep.test)
     pressures = [float(p) for p in np.unique(g_te)]
     true = np.array([np.nanmean(prep.test.metadata["neighbor_distances"][g_te == p], axis=0) for p in pressures])
     ge_fraction = np.array([np.mean(prep.test.metadata["neighbor_numbers"][g_te == p] == Z_GE, axis=0)

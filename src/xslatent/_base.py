@@ -142,6 +142,11 @@ class TorchNetworkEstimator(BaseEstimator):
             progress=bool(self.verbose),
             desc=owner,
         )
+        return self._adopt_network(module, result, X, Y, seed)
+
+    def _adopt_network(self, module, result, X, Y, seed: int):
+        """Take a network trained on ``(X, Y)`` (by :func:`train_module` or a member of a
+        :class:`~xslatent.nn._batched.BatchedTrainer`) as this estimator's fitted state."""
         self.module_ = module
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]

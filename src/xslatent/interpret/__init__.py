@@ -1,0 +1,19 @@
+"""Trustworthy interpretation: bootstrap intervals, decisiveness per feature, reconstructability."""
+
+from ._bootstrap import BootstrapEnsemble, BootstrapInterval, align_components, bootstrap, intervals_separate
+from ._decisiveness import DecisivenessReport, conditional_residuals, decisiveness
+from ._reconstructability import ReconstructabilityReport, direct_reconstruction_scores, reconstructability
+
+__all__ = [
+    "BootstrapEnsemble",
+    "BootstrapInterval",
+    "DecisivenessReport",
+    "ReconstructabilityReport",
+    "align_components",
+    "bootstrap",
+    "conditional_residuals",
+    "decisiveness",
+    "direct_reconstruction_scores",
+    "intervals_separate",
+    "reconstructability",
+]

@@ -112,3 +112,27 @@ def test_bootstrap_errors(data, kwargs, match):
     X, Y = data[0], data[1]
     with pytest.raises(InvalidParameterError, match=match):
         bootstrap(Ridge(), X, Y, **kwargs)
+
+
+def test_eca_on_emulator_ensemble_warm_start(data):
+    from xslatent.interpret import eca_on_ensemble
+
+    X, Y, Xt, Yt, W, g = data
+    em = MLPEmulator((32,), max_iter=40, learning_rate_init=3e-3, random_state=0)
+    eca = ECA(em.fit(X, Y), 1, n_restarts=2, random_state=0).fit(X, Y)
+    ems = bootstrap(em, X, Y, n_resamples=3, groups=g, random_state=0)
+    ens = eca_on_ensemble(eca, ems, X, Y, warm_start=True)
+    assert [m.emulator_ for m in ens.estimators_] == ems.estimators_
+    assert all(m.n_restarts == 1 and np.allclose(m.init, eca.components_) for m in ens.estimators_)
+    assert all(np.array_equal(a, b) for a, b in zip(ens.train_indices_, ems.train_indices_))
+    # members find the known direction from the warm start
+    assert np.all(np.abs(ens.aligned_components()[:, 0] @ W[0]) > 0.95)
+    with pytest.raises(InvalidParameterError, match="must be fitted when warm_start=True"):
+        eca_on_ensemble(ECA(em, 1), ems, X, Y, warm_start=True)
+
+
+def test_eca_init_shape_is_checked(data):
+    X, Y = data[0], data[1]
+    em = MLPEmulator((8,), max_iter=5, random_state=0).fit(X, Y)
+    with pytest.raises(InvalidParameterError, match=r"'init' parameter of ECA must have shape .*\(1, 4\)"):
+        ECA(em, 1, init=[[1.0, 0.0]]).fit(X, Y)

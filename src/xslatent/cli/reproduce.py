@@ -22,6 +22,8 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default=None, help="torch device, e.g. cuda:0 (default cpu)")
     p.add_argument("--scheduler", help="Dask scheduler address to fan the searches out to")
+    p.add_argument("--split", choices=["random", "group"], default="random",
+                   help="test split of rows, or of whole groups (H2O trajectories, GeO2 melt-quench runs)")
     return p
 
 
@@ -36,7 +38,8 @@ def run(args) -> int:
     if args.target == "h2o":
         from ..pipeline.h2o import reproduce_h2o
 
-        reproduce_h2o(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client)
+        reproduce_h2o(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
+                      split=args.split)
         return 0
     if args.target == "geo2":
         try:
@@ -44,7 +47,8 @@ def run(args) -> int:
         except ImportError:
             print("xslatent reproduce geo2: the GeO2 pipeline is not available in this version.", file=sys.stderr)
             return 2
-        reproduce_geo2(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client)
+        reproduce_geo2(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
+                       split=args.split)
         return 0
     from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset

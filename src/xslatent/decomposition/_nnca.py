@@ -37,7 +37,7 @@ _ROTATION_ROWS = 2048
 
 
 def hierarchical_rotation(
-    decode, T, Y, *, n_candidates: int = 64, n_refine: int = 4, max_iter: int = 100,
+    decode, T, Y, *, n_candidates: int = 32, n_refine: int = 2, max_iter: int = 50,
     learning_rate: float = 0.05, random_state: int = 0,
 ) -> np.ndarray:
     """Orthogonal ``k × k`` matrix ``Q`` that puts latent coordinates in a rank hierarchy.

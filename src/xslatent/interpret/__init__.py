@@ -1,6 +1,13 @@
 """Trustworthy interpretation: bootstrap intervals, decisiveness per feature, reconstructability."""
 
-from ._bootstrap import BootstrapEnsemble, BootstrapInterval, align_components, bootstrap, intervals_separate
+from ._bootstrap import (
+    BootstrapEnsemble,
+    BootstrapInterval,
+    align_components,
+    bootstrap,
+    eca_on_ensemble,
+    intervals_separate,
+)
 from ._decisiveness import DecisivenessReport, conditional_residuals, decisiveness
 from ._reconstructability import ReconstructabilityReport, direct_reconstruction_scores, reconstructability
 
@@ -14,6 +21,7 @@ __all__ = [
     "conditional_residuals",
     "decisiveness",
     "direct_reconstruction_scores",
+    "eca_on_ensemble",
     "intervals_separate",
     "reconstructability",
 ]

@@ -44,19 +44,24 @@ class Budget:
     n_iter_no_change: int
     eca_restarts: int
     pruning: bool = False
+    #: bootstrap members per selected model for intervals (0: no intervals)
+    n_resamples: int = 0
 
+
+#: bootstrap members of the quick budget (sized so the main job stays near 6 min on 2 cores)
+QUICK_RESAMPLES = 4
 
 BUDGETS = {
     # ≤ 10 minutes for the three H2O spectra on 2 CPU cores
     "quick": Budget("quick", {"emulator": 3, "ednn": 2, "nnca": 2}, cv=3, max_iter=120,
-                    n_iter_no_change=10, eca_restarts=4),
+                    n_iter_no_change=10, eca_restarts=4, n_resamples=QUICK_RESAMPLES),
     # the issue's acceptance run: 5-fold CV as in the paper, searches sized to fit one
     # session (about an hour for the three H2O spectra on 2 CPU cores)
     "standard": Budget("standard", {"emulator": 12, "ednn": 8, "nnca": 8}, cv=5, max_iter=300,
-                       n_iter_no_change=20, eca_restarts=8),
+                       n_iter_no_change=20, eca_restarts=8, n_resamples=10),
     # the paper: 20 000 candidates per model type and spectrum (H2O)
     "paper": Budget("paper", {"emulator": 20000, "ednn": 20000, "nnca": 20000}, cv=5, max_iter=1000,
-                    n_iter_no_change=20, eca_restarts=16),
+                    n_iter_no_change=20, eca_restarts=16, n_resamples=20),
 }
 
 
@@ -80,6 +85,13 @@ class TargetResult:
 def _fingerprint(**parts) -> str:
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _model_budget(budget: Budget) -> dict:
+    """The budget settings a fitted model depends on (not the bootstrap size)."""
+    d = asdict(budget)
+    d.pop("n_resamples", None)
+    return d
 
 
 def _data_fingerprint(prep: Prepared) -> str:
@@ -169,7 +181,7 @@ def analyse_target(
 
     def fitted(kind, k, make, preset):
         label = kind if k is None else f"{kind}_k{k}"
-        fp = _fingerprint(data=dfp, kind=kind, k=k, budget=asdict(budget), seed=seed, preset=str(preset))
+        fp = _fingerprint(data=dfp, kind=kind, k=k, budget=_model_budget(budget), seed=seed, preset=str(preset))
         hit = _cached(mdir / label, fp, device)
         if hit is not None:
             model, meta = hit
@@ -200,7 +212,7 @@ def analyse_target(
         raise InvalidParameterError(
             f"The 'components' argument asks for k={kmax} but the data have {prep.Xtr.shape[1]} features."
         )
-    fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=asdict(budget), seed=seed,
+    fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=_model_budget(budget), seed=seed,
                       emulator=res.best_params["emulator"])
     hit = _cached(mdir / "eca", fp, device)
     if hit is None:

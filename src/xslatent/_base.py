@@ -241,10 +241,15 @@ class TorchNetworkEstimator(BaseEstimator):
             progress=bool(self.verbose),
             desc=type(self).__name__,
         )
-        self.module_ = setup.module
+        return self._adopt_network(setup.module, result, X, Y, setup.seed)
+
+    def _adopt_network(self, module, result, X, Y, seed: int):
+        """Take a network trained on ``(X, Y)`` (by :func:`train_module` or a member of a
+        :class:`~xslatent.nn._batched.BatchedTrainer`) as this estimator's fitted state."""
+        self.module_ = module
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
-        self.seed_ = setup.seed
+        self.seed_ = seed
         self.loss_curve_ = list(result.loss_curve)
         self.validation_scores_ = list(result.validation_scores) if self.early_stopping else None
         self.n_iter_ = result.n_iter

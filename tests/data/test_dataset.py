@@ -347,3 +347,39 @@ def test_load_inconsistent_content(tmp_path):
         f["energy"] = np.arange(3.0)
     with pytest.raises(DataFormatError, match="bad.h5.*'energy'"):
         Dataset.load(path)
+
+
+# ------------------------------------------------------------------ grouped split
+def test_grouped_split_keeps_groups_whole():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(10), 7)
+    ds = Dataset(rng.normal(size=(70, 2)), rng.normal(size=(70, 3)), groups=groups)
+    train, test = ds.train_test_split(test_size=0.2, random_state=3, by_group=True)
+    assert set(train.groups).isdisjoint(set(test.groups))
+    assert len(set(test.groups)) == 2 and len(test) == 14 and len(train) == 56
+    # same seed, same split; another seed, another split
+    again = ds.train_test_split(test_size=0.2, random_state=3, by_group=True)[1]
+    assert np.array_equal(again.groups, test.groups)
+    other = [set(ds.train_test_split(test_size=2, random_state=s, by_group=True)[1].groups) for s in range(6)]
+    assert len({frozenset(o) for o in other}) > 1
+    assert all(len(o) == 2 for o in other)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(test_size=10), r"at least one group in each.*10-group"),
+        (dict(stratify="groups"), "must be None when by_group=True"),
+        (dict(by_group="yes"), "'by_group' parameter"),
+    ],
+)
+def test_grouped_split_errors(kwargs, match):
+    ds = Dataset(np.zeros((20, 2)), np.ones((20, 2)), groups=np.repeat(np.arange(10), 2))
+    with pytest.raises(InvalidParameterError, match=match):
+        ds.train_test_split(**{"by_group": True, **kwargs})
+
+
+def test_grouped_split_needs_groups():
+    ds = Dataset(np.zeros((20, 2)), np.ones((20, 2)))
+    with pytest.raises(InvalidParameterError, match="'by_group' parameter .* groups=None"):
+        ds.train_test_split(by_group=True)

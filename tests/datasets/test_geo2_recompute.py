@@ -33,14 +33,20 @@ def test_registry_and_shape(data):
     assert data.X.shape == (entry["n_sites"], 153)
     assert data.Y.shape == (entry["n_sites"], 8)
     assert np.all(np.isfinite(data.X)) and np.all(np.isfinite(data.Y))
-    assert sorted(np.unique(data.groups)) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 40.0, 80.0, 120.0]
+    assert sorted(np.unique(data.metadata["pressure_gpa"])) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 40.0, 80.0, 120.0]
+    # groups are the 66 melt-quench runs, each at one pressure
+    assert np.array_equal(data.groups, data.metadata["run_index"])
+    assert len(np.unique(data.groups)) == 66
+    for run in np.unique(data.groups):
+        assert len(np.unique(data.metadata["pressure_gpa"][data.groups == run])) == 1
 
 
 def test_coordination_rises_from_four_to_six(data):
     cn = data.metadata["coordination_number"]
-    assert abs(cn[data.groups == 0.0].mean() - 4.0) < 0.2
-    assert abs(cn[data.groups == 120.0].mean() - 6.0) < 0.7
-    means = [cn[data.groups == p].mean() for p in np.unique(data.groups)]
+    p = data.metadata["pressure_gpa"]
+    assert abs(cn[p == 0.0].mean() - 4.0) < 0.2
+    assert abs(cn[p == 120.0].mean() - 6.0) < 0.7
+    means = [cn[p == q].mean() for q in np.unique(p)]
     assert means[-1] > means[5] > means[0]
 
 
@@ -58,7 +64,7 @@ def test_recompute_shipped_site(data, row):
     atom = int(data.metadata["atom_index"][row])
     with h5py.File(GEOMETRIES / f"run_{run:05d}.h5", "r") as f:
         numbers, cell, pos = f["numbers"][()], f["cell"][()], f["positions"][snap]
-        assert float(f.attrs["pressure_gpa"]) == data.groups[row]
+        assert float(f.attrs["pressure_gpa"]) == data.metadata["pressure_gpa"][row]
     attrs = data.attrs
     settings = SpectrumSettings(**{k: attrs[f"spectrum_{k}"] for k in SpectrumSettings.__dataclass_fields__
                                    if f"spectrum_{k}" in attrs})

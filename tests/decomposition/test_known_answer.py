@@ -127,6 +127,9 @@ def test_eca_fit_latent_on_leading_ranks(linear):
     assert fit.latents.shape == (100, 1)
     assert r2_score(eca.transform(X, n_components=1), fit.latents) >= 0.99
     assert eca.reconstruct(Y1, n_components=1).shape == X.shape
-    wrong = 2 if nnca.n_components_ == 1 else 1
+    wrong = nnca.n_components_ + 1
     with pytest.raises(ValueError, match=f"'n_components'.*Got {wrong}"):
         nnca.fit_latent(nnca.predict(X), n_components=wrong)
+    # NNCA rotated to a rank hierarchy (the default) is nested too
+    fit = nnca.fit_latent(nnca.predict(X, n_components=1), n_components=1)
+    assert r2_score(nnca.transform(X, n_components=1), fit.latents) >= 0.99

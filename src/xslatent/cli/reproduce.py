@@ -27,6 +27,9 @@ def add_parser(subparsers):
     add_seed_argument(p, default=None, default_text=f"the config's, else {DEFAULT_SEED}")
     add_device_argument(p, default=None, default_text=f"the config's, else {DEFAULT_DEVICE}")
     add_scheduler_argument(p, "the searches")
+    p.add_argument("--split", choices=["random", "group"], default="random",
+                   help="test split of rows, or of whole groups (H2O trajectories, GeO2 melt-quench "
+                   "runs); default: random")
     return p
 
 
@@ -41,7 +44,7 @@ def run(args) -> int:
             from ..pipeline.geo2 import reproduce_geo2 as reproduce
         with dask_client(args.scheduler) as client:
             reproduce(args.out, budget=args.budget or "quick", seed=seed, device=device,
-                      client=client)
+                      client=client, split=args.split)
         return 0
     from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset

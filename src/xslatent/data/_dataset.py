@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .._fileio import atomic_path
-from .._validation import RANDOM_STATE, Interval, Options, check_array, validate_params
+from .._validation import BOOLEAN, RANDOM_STATE, Interval, Options, check_array, validate_params
 from ..exceptions import DataFormatError, InvalidParameterError
 
 __all__ = ["Dataset", "FORMAT_NAME", "SCHEMA_VERSION"]
@@ -395,6 +395,7 @@ class Dataset:
     _split_constraints = {
         "test_size": [Interval(float, 0, 1, closed="neither"), Interval(int, 1, None)],
         "random_state": [RANDOM_STATE],
+        "by_group": [BOOLEAN],
     }
 
     def train_test_split(
@@ -402,20 +403,28 @@ class Dataset:
         test_size: float | int = 0.2,
         random_state: int | None = None,
         stratify: Any = None,
+        by_group: bool = False,
     ) -> tuple[Dataset, Dataset]:
         """Split the samples at random into a train and a test data set.
 
         Parameters
         ----------
         test_size : float in (0, 1) or int >= 1, default=0.2
-            Fraction (rounded up) or number of samples in the test set. Both sets must
-            end up non-empty.
+            Fraction (rounded up) or number of samples in the test set (of *groups* with
+            ``by_group=True``). Both sets must end up non-empty.
         random_state : int or None, default=None
             Seed of the shuffle; ``None`` draws fresh entropy.
         stratify : None, str or array-like of shape (n_samples,), default=None
             Class labels to keep in the same proportions in both sets: ``"groups"`` uses
             :attr:`groups`, another str names a 1-D entry of :attr:`metadata`, an array
             gives the labels directly.
+        by_group : bool, default=False
+            Keep every group (:attr:`groups`: an MD trajectory, a melt-quench run) whole on
+            one side: ``ceil(test_size * n_groups)`` groups drawn at random (seeded by
+            ``random_state``) form the test set. Frames of one trajectory are
+            correlated, so a random split lets near-copies of test rows into training and
+            overstates test scores; the grouped split is the honest one. Cannot be combined
+            with ``stratify``.
 
         Returns
         -------
@@ -432,9 +441,11 @@ class Dataset:
         owner = "train_test_split"
         validate_params(
             owner,
-            {"test_size": test_size, "random_state": random_state},
+            {"test_size": test_size, "random_state": random_state, "by_group": by_group},
             self._split_constraints,
         )
+        if by_group:
+            return self._group_split(test_size, random_state, stratify, owner)
         n = self.n_samples
         if isinstance(test_size, numbers.Integral):
             n_test = int(test_size)
@@ -465,6 +476,34 @@ class Dataset:
                 f"The 'stratify' parameter of {owner} cannot be used for this split: {exc}"
             ) from None
         return self.subset(np.sort(train_idx)), self.subset(np.sort(test_idx))
+
+    def _group_split(self, test_size, random_state, stratify, owner) -> tuple[Dataset, Dataset]:
+        if stratify is not None:
+            raise InvalidParameterError(
+                f"The 'stratify' parameter of {owner} must be None when by_group=True (whole "
+                f"groups are drawn). Got {stratify!r} instead."
+            )
+        if self.groups is None:
+            raise InvalidParameterError(
+                f"The 'by_group' parameter of {owner} needs a data set with groups. Got "
+                f"by_group=True with groups=None instead."
+            )
+        labels, codes = np.unique(self.groups, return_inverse=True)
+        n_groups = labels.shape[0]
+        if isinstance(test_size, numbers.Integral):
+            n_test = int(test_size)
+        else:
+            n_test = int(np.ceil(float(test_size) * n_groups))
+        if n_test < 1 or n_groups - n_test < 1:
+            raise InvalidParameterError(
+                f"The 'test_size' parameter of {owner} must leave at least one group in each of "
+                f"the train and test sets of this {n_groups}-group data set (by_group=True). "
+                f"Got {_fmt(test_size)} ({n_groups - n_test} train, {n_test} test groups) instead."
+            )
+        rng = np.random.default_rng(random_state)
+        test_groups = rng.permutation(n_groups)[:n_test]
+        in_test = np.isin(codes, test_groups)
+        return self.subset(np.flatnonzero(~in_test)), self.subset(np.flatnonzero(in_test))
 
     def _stratify_labels(self, stratify: Any, owner: str) -> np.ndarray | None:
         if stratify is None:

@@ -22,6 +22,7 @@ from .._validation import (
     validate_params,
 )
 from .._base import atomic_fit, multi_output_tags
+from .._validation import _Constraint
 from ..exceptions import InvalidParameterError
 from ..io._registry import register_model
 from ..metrics import r2_score, r2_score_torch
@@ -68,6 +69,11 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         divided by 10 at each plateau, twice).
     n_iter_no_change : int, default=30
         Plateau length in steps.
+    init : array-like of shape (n_components, n_features) or None, default=None
+        Starting direction of each rank's first restart (the others stay random), e.g. the
+        basis of an earlier fit on similar data: a bootstrap member then converges in a few
+        plateau lengths instead of a full search. None starts every restart at random. A
+        nested list keeps the estimator storable in a model file.
     random_state : int or None, default=None
         Seed of the restarts (and of the emulator clone's training, if it is fitted here).
     device : str or None, default=None
@@ -107,6 +113,8 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         "learning_rate": [Interval(float, 0, None, closed="neither")],
         "tol": [Interval(float, 0, None, closed="left")],
         "n_iter_no_change": [Interval(int, 1, None)],
+        "init": [NONE, _Constraint("array", "a nested list or array of shape (n_components, n_features)",
+                                   lambda v: isinstance(v, (list, tuple, np.ndarray)))],
         "random_state": [RANDOM_STATE],
         "device": [NONE, DEVICE],
         "verbose": [BOOLEAN],
@@ -122,6 +130,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         learning_rate=0.05,
         tol=1e-6,
         n_iter_no_change=30,
+        init=None,
         random_state=None,
         device=None,
         verbose=False,
@@ -133,6 +142,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         self.learning_rate = learning_rate
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.init = init
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -213,6 +223,15 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         seed = check_random_state_int(self.random_state)
         gen = torch.Generator().manual_seed(seed)
         d = X.shape[1]
+        init = None
+        if self.init is not None:
+            init = check_array(self.init, "init", owner="ECA")
+            if init.shape != (self.n_components, d):
+                raise InvalidParameterError(
+                    f"The 'init' parameter of ECA must have shape (n_components, n_features) = "
+                    f"({self.n_components}, {d}). Got {init.shape} instead."
+                )
+        self._init = init
         V = torch.zeros((0, d), dtype=torch.float64, device=device)
         self.n_iter_ = []
         for rank in range(int(self.n_components)):
@@ -244,6 +263,8 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         base = Xt @ Vd.T @ Vd  # projection on the earlier vectors
         U0 = torch.randn((R, d), generator=gen, dtype=torch.float64)
         U0 = U0.to(device=Xt.device, dtype=dtype)
+        if self._init is not None:
+            U0[0] = torch.as_tensor(self._init[rank], dtype=dtype, device=Xt.device)
         P = torch.eye(d, dtype=dtype, device=Xt.device) - Vd.T @ Vd
 
         def directions(Uc):

@@ -53,6 +53,9 @@ class Budget:
         Early-stopping patience in optimizer steps.
     n_iter_by_system : dict, optional
         ``system -> {kind: candidates}`` overriding ``n_iter`` (the paper's GeO2 counts).
+    n_resamples : int, default=0
+        Bootstrap members per selected model for intervals (0: no intervals); not part of a
+        fitted model's fingerprint.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Budget:
     max_steps: int | None = None
     patience_steps: int | None = None
     n_iter_by_system: dict = field(default_factory=dict)
+    n_resamples: int = 0
 
     def search_n_iter(self, kind: str, system: str | None = None) -> int:
         """Candidates of the ``kind`` search for ``system``."""
@@ -87,19 +91,24 @@ class Budget:
         return max_iter, patience
 
 
+#: bootstrap members of the quick budget (sized so the main job stays near 6 min on 2 cores)
+QUICK_RESAMPLES = 4
+
 BUDGETS = {
     # the main job: ≤ 6 minutes for the three H2O spectra on 2 CPU cores
     "quick": Budget("quick", {"emulator": 3, "ednn": 2, "nnca": 2}, cv=3, max_iter=120,
-                    n_iter_no_change=10, eca_restarts=4, max_steps=2880, patience_steps=240),
+                    n_iter_no_change=10, eca_restarts=4, max_steps=2880, patience_steps=240,
+                    n_resamples=QUICK_RESAMPLES),
     # the issue's acceptance run: 5-fold CV as in the paper, searches sized to fit one
     # session (about an hour for the three H2O spectra on 2 CPU cores)
     "standard": Budget("standard", {"emulator": 12, "ednn": 8, "nnca": 8}, cv=5, max_iter=300,
-                       n_iter_no_change=20, eca_restarts=8, max_steps=8700, patience_steps=580),
+                       n_iter_no_change=20, eca_restarts=8, max_steps=8700, patience_steps=580,
+                       n_resamples=10),
     # the paper: 20 000 candidates per model type (H2O, per spectrum), 200 000 (GeO2);
     # successive halving on; meant for a Dask cluster or a GPU
     "paper": Budget("paper", {"emulator": 20000, "ednn": 20000, "nnca": 20000}, cv=5, max_iter=1000,
                     n_iter_no_change=20, eca_restarts=16, pruning=True, max_steps=29000,
-                    patience_steps=580,
+                    patience_steps=580, n_resamples=20,
                     n_iter_by_system={"geo2": {"emulator": 200000, "ednn": 200000, "nnca": 200000}}),
 }
 

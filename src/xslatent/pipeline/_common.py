@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import Dataset, FeatureScaler, GlobalSpectrumScaler
 
-__all__ = ["Prepared", "prepare", "provenance"]
+__all__ = ["Prepared", "prepare", "provenance", "SPLITS"]
 
 
 @dataclass
@@ -26,13 +26,22 @@ class Prepared:
     Yte: np.ndarray
 
 
-def prepare(data: Dataset, *, test_size=0.2, random_state=0, y_scaling="auto") -> Prepared:
+SPLITS = ("random", "group")
+
+
+def prepare(data: Dataset, *, test_size=0.2, random_state=0, y_scaling="auto", split="random") -> Prepared:
     """80/20 split; X z-scored per feature; Y scaled globally (spectra) or per target (moments).
 
     ``y_scaling="auto"`` uses :class:`GlobalSpectrumScaler` when the dataset has an energy grid
-    and :class:`FeatureScaler` otherwise.
+    and :class:`FeatureScaler` otherwise. ``split="group"`` keeps whole groups (trajectories,
+    melt-quench runs) on one side (:meth:`Dataset.train_test_split` with ``by_group=True``;
+    ``test_size`` then counts groups); ``"random"`` splits rows.
     """
-    train, test = data.train_test_split(test_size=test_size, random_state=random_state)
+    from .._validation import Options, validate_params
+
+    validate_params("prepare", {"split": split}, {"split": [Options(SPLITS)]})
+    train, test = data.train_test_split(test_size=test_size, random_state=random_state,
+                                        by_group=split == "group")
     if y_scaling == "auto":
         y_scaling = "global" if data.energy is not None else "feature"
     xs = FeatureScaler().fit(train.X)

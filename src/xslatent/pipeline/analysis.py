@@ -69,6 +69,13 @@ def _fingerprint(**parts) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def _model_budget(budget: Budget) -> dict:
+    """The budget settings a fitted model depends on (not the bootstrap size)."""
+    d = asdict(budget)
+    d.pop("n_resamples", None)
+    return d
+
+
 def _data_fingerprint(prep: Prepared) -> str:
     h = hashlib.sha256()
     for a in (prep.Xtr, prep.Ytr):
@@ -115,6 +122,7 @@ def analyse_target(
     client=None,
     presets: dict | None = None,
     y_scaling: str = "auto",
+    split: str = "random",
     verbose: bool = True,
     log=print,
 ) -> tuple[TargetResult, Prepared]:
@@ -140,6 +148,8 @@ def analyse_target(
         TOML path or a space; missing kinds use ``<system>-<kind>``.
     y_scaling : {"auto", "global", "feature"}
         See :func:`xslatent.pipeline._common.prepare`.
+    split : {"random", "group"}
+        Rows or whole groups to the test side (:func:`xslatent.pipeline._common.prepare`).
     """
     presets = {kind: (presets or {}).get(kind, f"{system}-{kind}") for kind in ("emulator", "ednn", "nnca")}
     out = Path(out_dir)
@@ -147,7 +157,7 @@ def analyse_target(
     sdir = out / "search"
     mdir.mkdir(parents=True, exist_ok=True)
     sdir.mkdir(parents=True, exist_ok=True)
-    prep = prepare(data, random_state=seed, y_scaling=y_scaling)
+    prep = prepare(data, random_state=seed, y_scaling=y_scaling, split=split)
     res = TargetResult(name)
     dfp = _data_fingerprint(prep)
     max_iter, patience = budget.epochs(prep.Xtr.shape[0])
@@ -157,7 +167,7 @@ def analyse_target(
 
     def fitted(kind, k, make, preset, fallback=None):
         label = kind if k is None else f"{kind}_k{k}"
-        fp = _fingerprint(data=dfp, kind=kind, k=k, budget=asdict(budget), seed=seed, preset=str(preset),
+        fp = _fingerprint(data=dfp, kind=kind, k=k, budget=_model_budget(budget), seed=seed, preset=str(preset),
                           nesting=NESTING_RULE if fallback else None)
         hit = _cached(mdir / label, fp, device)
         if hit is not None:
@@ -217,7 +227,7 @@ def analyse_target(
         raise InvalidParameterError(
             f"The 'components' argument asks for k={kmax} but the data have {prep.Xtr.shape[1]} features."
         )
-    fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=asdict(budget), seed=seed,
+    fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=_model_budget(budget), seed=seed,
                       emulator=res.best_params["emulator"], nesting=NESTING_RULE)
     hit = _cached(mdir / "eca", fp, device)
     if hit is None:

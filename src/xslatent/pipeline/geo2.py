@@ -29,10 +29,17 @@ from .analysis import BUDGETS, analyse_target
 from .tables import PAPER_TABLE2, notes_html, table_notes, table_rows, write_table
 
 __all__ = ["reproduce_geo2", "reconstruct_distances", "coordination_table", "learnability",
-           "pressure_mean_prediction"]
+           "pressure_mean_prediction", "site_pressures"]
 
 Z_GE = 32.0
 GAP_THRESHOLD_EV = 0.5
+
+
+def site_pressures(data) -> np.ndarray:
+    """Pressure of each site: metadata ``pressure_gpa`` where present (the bundled data, whose
+    ``groups`` are the melt-quench runs), else the ``groups`` (data sets labelled by pressure)."""
+    p = data.metadata.get("pressure_gpa")
+    return data.groups if p is None else p
 
 
 def reconstruct_distances(model, prep, groups_test, n_components=None, n_atoms=17):
@@ -59,8 +66,9 @@ def coordination_table(data) -> list[dict]:
     rows = []
     cn = data.metadata["coordination_number"]
     dgo = data.metadata.get("mean_ge_o_distance")
-    for p in np.unique(data.groups):
-        m = data.groups == p
+    g = site_pressures(data)
+    for p in np.unique(g):
+        m = g == p
         c = cn[m]
         row = {"pressure_GPa": float(p), "n_sites": int(m.sum()), "mean_CN": float(c.mean())}
         for k in (4, 5, 6):
@@ -75,7 +83,7 @@ def pressure_mean_prediction(prep) -> np.ndarray:
     """Each test row predicted by the train-split mean of its pressure (scaled ``Y``)."""
     from ..selection import group_mean_prediction
 
-    return group_mean_prediction(prep.Ytr, prep.train.groups, prep.test.groups)
+    return group_mean_prediction(prep.Ytr, site_pressures(prep.train), site_pressures(prep.test))
 
 
 def learnability(res, prep, data) -> dict:
@@ -98,14 +106,20 @@ def learnability(res, prep, data) -> dict:
     return out
 
 
-def _fig5(recon, true, ge_fraction, pressures, n_atoms):
+def _fig5(recon, true, ge_fraction, pressures, n_atoms, bands=None):
+    """Per-neighbour panels of distance vs pressure; ``bands`` maps a label of ``recon`` to
+    ``(low, high)`` arrays of shape (n_pressures, n_atoms - 1), drawn as shaded intervals."""
     import matplotlib.pyplot as plt
 
+    bands = bands or {}
     fig, axes = plt.subplots(4, 4, figsize=(13, 10), sharex=True)
     for j, ax in enumerate(axes.ravel()[: n_atoms - 1]):
         ax.plot(pressures, true[:, j], "k-o", ms=3, label="true")
         for label, rec in recon.items():
-            ax.plot(pressures, [rec[p][0][j] for p in pressures], "--", marker=".", label=label)
+            line = ax.plot(pressures, [rec[p][0][j] for p in pressures], "--", marker=".", label=label)[0]
+            if label in bands:
+                ax.fill_between(pressures, bands[label][0][:, j], bands[label][1][:, j], color=line.get_color(),
+                                alpha=0.25, lw=0)
         ax.set_title(f"neighbour {j + 1}: Ge fraction {ge_fraction[:, j].min():.2f}–{ge_fraction[:, j].max():.2f}",
                      fontsize=8)
         if j % 4 == 0:
@@ -134,8 +148,14 @@ def _fig8(components: dict, n_atoms):
     return fig
 
 
-def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None, data=None, log=print) -> dict:
-    """Run the GeO2 analysis; write table2, figures, models, gate numbers and ``report.html``."""
+def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None, data=None, split="random",
+                   log=print) -> dict:
+    """Run the GeO2 analysis; write table2, figures, models, gate numbers and ``report.html``.
+
+    ``split="group"`` keeps whole melt-quench runs (the data's ``groups``) on one side of the
+    test split; with ``budget.n_resamples`` > 0 the report adds bootstrap intervals,
+    decisiveness and reconstructability (:func:`xslatent.pipeline.uncertainty.geo2_sections`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     b = BUDGETS[budget] if isinstance(budget, str) else budget
@@ -147,7 +167,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     announce(b, "geo2", data, client=client, device=device, log=log)
     t0 = time.time()
     res, prep = analyse_target("moments", data, out, system="geo2", budget=b, seed=seed, device=device,
-                               client=client, y_scaling="feature", log=log)
+                               client=client, y_scaling="feature", split=split, log=log)
     rows = table_rows([res], PAPER_TABLE2)
     notes = table_notes([res])
     md = write_table(rows, out, "table2", notes)
@@ -156,7 +176,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     (out / "learnability.json").write_text(json.dumps(gate, indent=1))
     cn_rows = coordination_table(data)
 
-    g_te = prep.test.groups
+    g_te = site_pressures(prep.test)
     pressures = [float(p) for p in np.unique(g_te)]
     true = np.array([np.nanmean(prep.test.metadata["neighbor_distances"][g_te == p], axis=0) for p in pressures])
     ge_fraction = np.array([np.mean(prep.test.metadata["neighbor_numbers"][g_te == p] == Z_GE, axis=0)
@@ -211,7 +231,15 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
             table_html(rec_rows), figure_html(fig5)]),
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
-    prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
+    if b.n_resamples:
+        from .uncertainty import geo2_sections
+
+        sections += geo2_sections(res, prep, data, out, n_resamples=b.n_resamples, pressures_test=g_te,
+                                  true_distances=true, ge_fraction=ge_fraction, pressures=pressures,
+                                  n_atoms=n_atoms, seed=seed,
+                                  client=client, log=log)[0]
+    prov = provenance(budget=b.name, seed=seed, device=device, split=split, n_resamples=b.n_resamples,
+                      seconds=round(time.time() - t0, 1),
                       dataset={"name": data.name, "n": len(data)}, best_params=res.best_params,
                       nesting={"fallbacks": [fb.line() for fb in res.fallbacks], "warnings": res.warnings})
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))

@@ -77,7 +77,7 @@ def _figures(results, preps, datasets, sections, out):
 
 
 def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None, datasets=None,
-                  spectra=SPECTRA, log=print) -> dict:
+                  spectra=SPECTRA, split="random", log=print) -> dict:
     """Run the H2O analysis and write tables, figures, models and ``report.html``.
 
     Parameters
@@ -90,6 +90,9 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     datasets : dict name -> Dataset, optional
         Defaults to the bundled data (:func:`xslatent.datasets.load_h2o`).
     spectra : tuple of str
+    split : {"random", "group"}
+        Test split of rows, or of whole MD trajectories (the honest one: frames of one
+        trajectory are correlated).
 
     Returns
     -------
@@ -108,7 +111,7 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     results, preps = [], {}
     for s in spectra:
         res, prep = analyse_target(s, datasets[s], out, system="h2o", budget=b, seed=seed, device=device,
-                                   client=client, log=log)
+                                   client=client, split=split, log=log)
         results.append(res)
         preps[s] = prep
     rows = table_rows(results, PAPER_TABLE1)
@@ -116,11 +119,18 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     md = write_table(rows, out, "table1", notes)
     log("\n" + md)
     sections = [Section("Table 1: covered variance R2 on the test split", [
-        f"<p>Budget <b>{b.name}</b> ({b.cv}-fold CV; candidates per search {b.n_iter}); seed {seed}. "
+        f"<p>Budget <b>{b.name}</b> ({b.cv}-fold CV; candidates per search {b.n_iter}); seed {seed}; "
+        f"{split} test split. "
         "The paper's numbers (their data) are printed beside ours; ridge and per-trajectory mean are "
         "baselines (a model below them has not learned).</p>", table_html(rows), notes_html(notes)])]
     _figures(results, preps, datasets, sections, out)
-    prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
+    if b.n_resamples:
+        from .uncertainty import h2o_sections
+
+        sections += h2o_sections(results, preps, datasets, out, n_resamples=b.n_resamples, seed=seed,
+                                 client=client, log=log)[0]
+    prov = provenance(budget=b.name, seed=seed, device=device, split=split, n_resamples=b.n_resamples,
+                      seconds=round(time.time() - t0, 1),
                       datasets={s: {"name": d.name, "n": len(d), "attrs": d.attrs} for s, d in datasets.items()},
                       best_params={r.name: r.best_params for r in results},
                       nesting={r.name: {"fallbacks": [fb.line() for fb in r.fallbacks], "warnings": r.warnings}

@@ -36,15 +36,23 @@ def plot_mean_spectrum(energy, Y, ax=None, title=None, quantiles=(0.05, 0.95), x
     return ax
 
 
-def plot_basis_vectors(components: dict, feature_names, ax=None, title=None):
-    """Grouped bars: one group per feature, one bar per (method, vector)."""
+def plot_basis_vectors(components: dict, feature_names, ax=None, title=None, bands: dict | None = None):
+    """Grouped bars: one group per feature, one bar per (method, vector).
+
+    ``bands`` maps a method label of ``components`` to ``(low, high)`` arrays of the same
+    shape as its vectors (e.g. a bootstrap interval); they are drawn as error bars.
+    """
     ax = _axes(ax, (6, 3.5))
     names = list(feature_names)
-    bars = [(f"{m} v{j + 1}", V[j]) for m, V in components.items() for j in range(V.shape[0])]
+    bands = bands or {}
+    bars = [(f"{m} v{j + 1}", V[j], (bands[m][0][j], bands[m][1][j]) if m in bands else None)
+            for m, V in components.items() for j in range(V.shape[0])]
     width = 0.8 / max(1, len(bars))
     x = np.arange(len(names))
-    for i, (label, v) in enumerate(bars):
-        ax.bar(x + (i - (len(bars) - 1) / 2) * width, v, width, label=label)
+    for i, (label, v, band) in enumerate(bars):
+        pos = x + (i - (len(bars) - 1) / 2) * width
+        yerr = None if band is None else np.abs(np.vstack([v - band[0], band[1] - v]))
+        ax.bar(pos, v, width, label=label, yerr=yerr, capsize=2, error_kw={"lw": 0.8})
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(x, names)
     ax.set_ylabel("component (standardized units)")

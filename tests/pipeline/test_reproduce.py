@@ -120,3 +120,31 @@ def test_cli_info_on_dataset_and_model(tmp_path, capsys):
     save_model(MLPEmulator((4,), max_iter=2, random_state=0).fit(d.X, d.Y), tmp_path / "m")
     assert main(["info", str(tmp_path / "m")]) == 0
     assert "model MLPEmulator" in capsys.readouterr().out
+
+
+def test_eca_fitted_on_test_by_default_and_on_train_beside_it(h2o_run):
+    out, result, _ = h2o_run
+    for res in result["results"]:
+        assert res.eca_fit_on == "test"
+        eca, eca_train = res.models["eca"], res.models["eca_train"]
+        # the paper's protocol: the cumulative R2 ECA maximized is the test R2 we report
+        np.testing.assert_allclose([res.r2[("ECA", k)] for k in (1, 2)], eca.r2_per_rank_[:2], atol=1e-5)
+        # fitted on train, its own R2 is the train one and the test R2 is out of sample
+        assert not np.allclose(eca_train.r2_per_rank_[:2], [res.r2[("ECA (fit on train)", k)] for k in (1, 2)])
+        assert (out / "models" / res.name / "eca_train" / "model.safetensors").is_file()
+    rows = list(csv.DictReader(open(out / "table1.csv")))
+    for r, res in zip(rows, [res for res in result["results"] for _ in (1, 2)]):
+        assert float(r["ECA (fit on train)"]) == round(res.r2[("ECA (fit on train)", int(r["k"]))], 4)
+    assert "optimistic" in (out / "report.html").read_text()
+
+
+def test_eca_fit_on_is_validated(tmp_path):
+    from xslatent.exceptions import InvalidParameterError
+    from xslatent.pipeline.analysis import analyse_target
+
+    with pytest.raises(InvalidParameterError, match="'eca_fit_on'.*'test', 'train'.*Got 'valid'"):
+        analyse_target("XES", _toy_h2o(40)["XES"], tmp_path, system="h2o", budget=TINY, eca_fit_on="valid")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('eca_fit_on = "all"\n')
+    with pytest.raises(InvalidParameterError, match="'eca_fit_on'.*Got 'all'"):
+        read_config(bad)

@@ -23,6 +23,8 @@ from ..metrics import r2_per_target, r2_score
 from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from .analysis import BUDGETS, analyse_target
+from .geo2_distances import species_report
+from .geo2_extras import extra_sections
 from .tables import PAPER_TABLE2, eca_note, table_rows, write_table
 
 __all__ = ["reproduce_geo2", "cm_index", "reconstruct_distances", "coordination_table", "learnability",
@@ -233,6 +235,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
                 fh.write(f"{label},{p:g}," + ",".join(f"{v:.5f}" for v in rec[p][0]) + "\n")
     fig5 = _fig5(recon, true, ge_fraction, pressures, n_atoms)
     fig5.savefig(out / "fig5_reconstruction.png", dpi=110)
+    species_section, species = species_report(recon, prep, res, out, n_atoms, log=log)
     comps = {"ECA v1": res.models["eca"].components_[0], "ECA v2": res.models["eca"].components_[1],
              "NNCA k=1": res.models["nnca_k1"].components_[0]}
     comps.update({f"NNCA k=2 v{j + 1}": v for j, v in enumerate(res.models["nnca_k2"].components_)})
@@ -259,8 +262,10 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
             "reconstructed from the test spectra's moments (panel titles: true share of Ge at that rank "
             "over the pressures). Spearman correlation across pressures:</p>",
             table_html(rec_rows), figure_html(fig5)]),
+        species_section,
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
+    sections += extra_sections(data, res, log=log)
     prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
                       dataset={"name": data.name, "n": len(data)}, best_params=res.best_params)
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
@@ -268,4 +273,4 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
                  sections, prov)
     log(f"wrote {out / 'report.html'}")
     return {"table": rows, "gate": gate, "coordination": cn_rows, "reconstruction_spearman": rec_rows,
-            "result": res}
+            "species_distances": species, "result": res}

@@ -35,7 +35,7 @@ def _ordered_bonds(x_scaler):
     return valid
 
 
-def _figures(results, preps, datasets, sections, out):
+def _figures(results, preps, datasets, sections, out, log=print):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,6 +78,8 @@ def _figures(results, preps, datasets, sections, out):
         body.append(figure_html(fig))
         for m, V in comps.items():
             for j, v in enumerate(V):
+                log(f"[{res.name}] {m} v{j + 1} (standardized): "
+                    + ", ".join(f"{n} {x:+.3f}" for n, x in zip(datasets[res.name].feature_names, v)))
                 rows.append({"target": res.name, "method": m, "vector": j + 1,
                              **{n: float(x) for n, x in zip(datasets[res.name].feature_names, v)}})
     body.append(table_html(rows))
@@ -128,7 +130,7 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
         f"<p>Budget <b>{b.name}</b> ({b.cv}-fold CV; candidates per search {b.n_iter}); seed {seed}. "
         f"The paper's numbers (their data) are printed beside ours. {eca_note(eca_fit_on)}</p>",
         table_html(rows)])]
-    _figures(results, preps, datasets, sections, out)
+    _figures(results, preps, datasets, sections, out, log=log)
     prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
                       datasets={s: {"name": d.name, "n": len(d), "attrs": d.attrs} for s, d in datasets.items()},
                       best_params={r.name: r.best_params for r in results})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .analysis import ECA_LABEL
 
-__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "eca_note", "table_rows", "write_table"]
+__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "eca_note", "table_rows", "write_csv", "write_table"]
 
 #: paper Table 1 (H2O, their data): (spectrum, k) -> (EDNN, NNCA, ECA)
 PAPER_TABLE1 = {
@@ -60,16 +60,22 @@ def _fmt(v):
     return str(v)
 
 
+def write_csv(rows: list[dict], out_dir, stem: str) -> Path:
+    """Write ``rows`` to ``out_dir/stem.csv`` atomically (columns from the first row)."""
+    out = Path(out_dir)
+    tmp = out / f"{stem}.csv.tmp"
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return tmp.replace(out / f"{stem}.csv")
+
+
 def write_table(rows: list[dict], out_dir, stem: str) -> str:
     """Write ``stem.csv`` and ``stem.md``; return the Markdown text."""
     out = Path(out_dir)
     cols = list(rows[0])
-    tmp = out / f"{stem}.csv.tmp"
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(out / f"{stem}.csv")
+    write_csv(rows, out, stem)
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     md += ["| " + " | ".join(_fmt(r[c]) for c in cols) + " |" for r in rows]
     text = "\n".join(md) + "\n"

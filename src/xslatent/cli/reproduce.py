@@ -11,10 +11,11 @@ def add_parser(subparsers):
         help="rerun the paper's analyses on bundled or own data",
         description="Emulator + ECA + EDNN + NNCA with randomized-search model selection, R2 tables, "
         "figures and a self-contained report.html. TARGET is 'h2o' (bundled H2O O K-edge data, paper "
-        "Table 1 / Figs 2-3), 'geo2' (bundled GeO2, Table 2 / Figs 5, 8) or a Dataset HDF5 file "
+        "Table 1 / Figs 2-3), 'geo2' (bundled GeO2, Table 2 / Figs 5, 8), 'paper' (both and Figs 6-7, one "
+        "report) or a Dataset HDF5 file "
         "(with --config). Rerunning with the same arguments resumes.",
     )
-    p.add_argument("target", help="h2o | geo2 | path to a Dataset HDF5 file")
+    p.add_argument("target", help="h2o | geo2 | paper (both, one report) | path to a Dataset HDF5 file")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--budget", choices=["quick", "standard", "paper"], default=None,
                    help="search effort (default: quick for bundled data, the config's otherwise)")
@@ -41,6 +42,12 @@ def run(args) -> int:
 
         reproduce_h2o(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
                       eca_fit_on=args.eca_fit_on or "test")
+        return 0
+    if args.target == "paper":
+        from ..pipeline.paper import reproduce_paper
+
+        reproduce_paper(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
+                        eca_fit_on=args.eca_fit_on or "test")
         return 0
     if args.target == "geo2":
         try:

@@ -265,7 +265,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
         species_section,
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
-    sections += extra_sections(data, res, log=log)
+    sections += extra_sections(data, res, out, log=log)
     prov = provenance(budget=b.name, seed=seed, device=device, seconds=round(time.time() - t0, 1),
                       dataset={"name": data.name, "n": len(data)}, best_params=res.best_params)
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))

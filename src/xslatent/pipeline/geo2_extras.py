@@ -14,9 +14,10 @@ def top_loadings(v, feature_names, n: int = 6) -> list[tuple[str, float]]:
     return [(str(feature_names[i]), float(v[i])) for i in order]
 
 
-def extra_sections(data, res, log=print) -> list:
+def extra_sections(data, res, out_dir, log=print) -> list:
     """Report sections: Fig. 2d when ``data.metadata`` holds ``spectra`` (n_sites × n_energy)
-    with ``spectra_energy``; the largest loadings of ECA v1 and v2 (printed with ``log``)."""
+    with ``spectra_energy`` (also written to ``out_dir/fig2d_spectra_per_pressure.png``); the
+    largest loadings of ECA v1 and v2 (printed with ``log``)."""
     from ..report import Section, figure_html, table_html
 
     sections = []
@@ -39,5 +40,6 @@ def extra_sections(data, res, log=print) -> list:
         fig, ax = plt.subplots(figsize=(7, 4.2))
         plot_spectra_per_group(data.metadata.get("spectra_energy"), spectra, data.groups, ax=ax,
                                title="Ge Kβ spectra per pressure (Fig. 2d analog)")
+        fig.savefig(f"{out_dir}/fig2d_spectra_per_pressure.png", dpi=110)
         sections.insert(0, Section("Spectra per pressure (Fig. 2d analog)", [figure_html(fig)]))
     return sections

@@ -107,7 +107,7 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     Returns
     -------
     dict
-        ``{"table": rows, "results": TargetResult list}``.
+        ``{"table": rows, "results": TargetResult list, "preps": {name: Prepared}}``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -137,4 +137,4 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
     write_report(out / "report.html", "xslatent: H2O O K-edge spectra (paper Table 1, Figs 2–3)", sections, prov)
     log(f"wrote {out / 'report.html'}")
-    return {"table": rows, "results": results}
+    return {"table": rows, "results": results, "preps": preps}

@@ -200,7 +200,7 @@ def _sections(out, h2o, geo2, fig3_sections, inv_rows, timing_rows, budget, ib, 
                 [f"<p>{note}</p>", table_html(geo2["table"])]),
         Section("Fig. 2: mean spectra and their spread", fig2),
         Section("Fig. 3: EDNN k=1 bottleneck activation vs spectral deviation (Eq. 4)",
-                _pngs(out / "h2o", "fig3_*.png")),
+                [p for n in ("ednn_bottleneck", "deviation") for p in _pngs(out / "h2o", f"fig3_*_{n}.png")]),
         *fig3_sections,
         Section("Fig. 5: structural reconstruction of GeO2 from the moments",
                 [table_html(geo2["species_distances"]["mae"])] + _pngs(g, "fig5_species_distances.png")

@@ -64,3 +64,21 @@ def test_cli_rejects_unknown_budget(capsys):
     with pytest.raises(SystemExit) as e:
         main(["reproduce", "paper", "--budget", "huge", "--out", "x"])
     assert e.value.code == 2
+
+
+def test_budget_is_validated_before_any_work(tmp_path):
+    from xslatent.exceptions import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="'budget'.*'quick', 'standard', 'paper'.*Got 'huge'"):
+        reproduce_paper(tmp_path / "p", budget="huge")
+    assert not (tmp_path / "p").exists()
+
+
+def test_inverse_budgets_cover_the_table4_grid_only_for_paper():
+    from xslatent.pipeline.paper import INVERSE_BUDGETS
+    from xslatent.selection import load_preset
+
+    for system in ("h2o", "geo2"):
+        grid = load_preset(f"{system}-ednn-square-lrelu").grid_size()
+        assert grid == 750
+        assert INVERSE_BUDGETS["paper"].n_search >= grid > INVERSE_BUDGETS["standard"].n_search

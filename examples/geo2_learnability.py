@@ -1,6 +1,6 @@
 """How much of the GeO2 Kβ moments does the local Coulomb matrix explain?
 
-A fixed-settings diagnostic for assembled GeO2 files (``xslatent simulate geo2-assemble``),
+A fixed-settings diagnostic for assembled GeO2 files (``xslatent simulate assemble geo2``),
 used to compare target variants (moments of sticks vs of broadened lines) before the full
 emulator search of ``xslatent reproduce geo2``. For each file, on the same 80/20 split as the
 pipeline (X and Y z-scored on the train split):

@@ -245,25 +245,15 @@ SKLEARN_CASES += [(n, c) for n in ("MLPEmulator", "ECA", "EDNN", "NNCA") for c i
 SKLEARN_CASES += [(n, c) for n in ("FeatureScaler", "GlobalSpectrumScaler") for c in SCALER_CHECKS]
 
 
-@pytest.fixture
-def two_d_targets(monkeypatch):
-    """Tag the torch estimators as multi-output only, so the checks pass them a 2-D y.
-
-    A no-op once the estimators declare these tags themselves.
-    """
-    for cls in TORCH_ESTIMATORS:
-        original = cls.__sklearn_tags__
-
-        def tags(self, _original=original):
-            t = _original(self)
-            t.target_tags.required = True
-            t.target_tags.multi_output = True
-            t.target_tags.single_output = False
-            return t
-
-        monkeypatch.setattr(cls, "__sklearn_tags__", tags)
+@pytest.mark.parametrize("cls", TORCH_ESTIMATORS, ids=lambda c: c.__name__)
+def test_torch_estimators_declare_two_d_targets(cls, make_tiny):
+    """The checks pass a 2-D y because the estimators' own tags ask for one."""
+    tags = make_tiny(cls.__name__).__sklearn_tags__()
+    assert tags.target_tags.required is True
+    assert tags.target_tags.multi_output is True
+    assert tags.target_tags.single_output is False
 
 
 @pytest.mark.parametrize("name, check", SKLEARN_CASES, ids=[f"{n}-{c}" for n, c in SKLEARN_CASES])
-def test_sklearn_check(name, check, make_tiny, two_d_targets):
+def test_sklearn_check(name, check, make_tiny):
     getattr(estimator_checks, check)(name, make_tiny(name))

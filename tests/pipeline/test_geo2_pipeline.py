@@ -72,6 +72,19 @@ def test_outputs(geo2_run):
     cn = res["coordination"]
     assert [r["pressure_GPa"] for r in cn] == [0.0, 10.0, 20.0, 40.0, 80.0]
     assert cn[0]["mean_CN"] < cn[-1]["mean_CN"]
+    # known answers of the toy clusters: the 5th/6th O (at 2.9 - 0.9 p/80 Å) bond only at 80 GPa
+    data = _clusters()
+    assert [r["mean_CN"] for r in cn] == pytest.approx(
+        [data.metadata["coordination_number"][data.groups == p].mean() for p in (0, 10, 20, 40, 80)])
+    assert [r["mean_CN"] for r in cn[:4]] == [4.0] * 4 and cn[-1]["mean_CN"] > 5.9
+    assert gate["fraction_gap_below_0.5ev"] == pytest.approx(
+        np.mean(data.metadata["cluster_gap"] < 0.5))
+    # the line means are linear in pressure (plus a small spread): the per-pressure mean
+    # predicts them almost exactly; kbeta2pp_excess_kurtosis (0.1 × the mean first-shell
+    # distance, drawn independently of pressure) it cannot predict at all
+    per = gate["pressure_only_per_target"]
+    assert per["kbeta2pp_mean"] > 0.99 and per["kbeta2_mean"] > 0.99
+    assert per["kbeta2pp_excess_kurtosis"] < 0.05
     html = (out / "report.html").read_text()
     assert "Coordination vs pressure" in html and "Learnability" in html
 

@@ -156,11 +156,53 @@ def test_halving_prunes_and_keeps_survivors_exact(data):
     assert set(pruned.cv_results_["mean_n_iter"][status == "pruned"]) <= {3.0, 6.0, 12.0}
 
 
+def _reference_cv_scores(X, Y, alphas, cv=3, random_state=0):
+    """Mean fold R2 of Ridge per alpha, computed with scikit-learn alone (same KFold)."""
+    from sklearn.metrics import r2_score as sk_r2
+    from sklearn.model_selection import KFold
+
+    folds = list(KFold(cv, shuffle=True, random_state=random_state).split(X))
+    return [
+        np.mean([sk_r2(Y[te], Ridge(alpha=a).fit(X[tr], Y[tr]).predict(X[te]),
+                       multioutput="variance_weighted") for tr, te in folds])
+        for a in alphas
+    ]
+
+
 def test_generic_estimator_falls_back(data):
     X, Y = data
     s = _search(Ridge(), {"alpha": [0.1, 1.0, 10.0]}, n_iter=3).fit(X, Y)
     assert s.best_params_["alpha"] in (0.1, 1.0, 10.0)
     assert s.best_score_ > 0
+    # the scores are scikit-learn's own cross-validation of Ridge with the generalized R2
+    alphas = [p["alpha"] for p in s.cv_results_["params"]]
+    assert sorted(alphas) == [0.1, 1.0, 10.0]
+    expected = _reference_cv_scores(X, Y, alphas)
+    np.testing.assert_allclose(s.cv_results_["mean_test_score"], expected, rtol=1e-10)
+    assert s.best_params_["alpha"] == alphas[int(np.argmax(expected))]
+    assert s.best_score_ == pytest.approx(max(expected), rel=1e-10)
+
+
+def test_ridge_search_known_answer():
+    """Linear targets with 1 % noise: the least-shrunk Ridge wins with R2 = 1 - noise share."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 4))
+    B = rng.normal(size=(4, 5))
+    noise = 0.1 * rng.normal(size=(200, 5))
+    Y = X @ B + noise
+    alphas = [1e-3, 10.0, 1000.0]
+    s = _search(Ridge(), {"alpha": alphas}, n_iter=3).fit(X, Y)
+    by_alpha = dict(zip([p["alpha"] for p in s.cv_results_["params"]], s.cv_results_["mean_test_score"]))
+    assert s.best_params_ == {"alpha": 1e-3}
+    # the attainable R2 is 1 - var(noise) / var(Y); more shrinkage only loses
+    ceiling = 1 - np.sum(noise.var(0)) / np.sum(Y.var(0))
+    assert by_alpha[1e-3] == pytest.approx(ceiling, abs=0.002)
+    assert by_alpha[1e-3] > by_alpha[10.0] > by_alpha[1000.0]
+    assert by_alpha[1000.0] < 0.5  # alpha = 1000 against ~130 training rows shrinks most of B
+    np.testing.assert_allclose([by_alpha[a] for a in alphas], _reference_cv_scores(X, Y, alphas),
+                               rtol=1e-10)
+    # refit on all rows: the estimator is Ridge(alpha=1e-3) on (X, Y)
+    np.testing.assert_allclose(s.best_estimator_.coef_, Ridge(alpha=1e-3).fit(X, Y).coef_)
 
 
 def test_failed_candidates_are_reported(data):

@@ -5,7 +5,6 @@ geometry BE 539.8 eV, XES 527.0 / 525.0 / 521.1 eV, XAS first peaks 535.7 and 53
 """
 
 import os
-import time
 
 import h5py
 import numpy as np
@@ -154,16 +153,20 @@ def test_generate_end_to_end(generated):
     assert sorted(p.name for p in (out / "geometries").iterdir()) == ["traj_000.h5", "traj_001.h5"]
 
 
-def test_generate_resume_recomputes_nothing(generated):
+def test_generate_resume_recomputes_nothing(generated, monkeypatch):
     out, _ = generated
     files = sorted(out.rglob("*.h5"))
     mtimes = {p: p.stat().st_mtime_ns for p in files}
-    t0 = time.perf_counter()
-    report = h2o.generate(out, n_snapshots=3, n_workers=1, chunk_size=2, seed=5, progress=False, **FAST_MD)
+    # in-process (n_workers=0), so that any MD or spectrum call would be seen here
+    calls = []
+    for name in ("md_trajectory", "compute_snapshot"):
+        monkeypatch.setattr(h2o, name, lambda *a, _name=name, **k: calls.append(_name))
+    report = h2o.generate(out, n_snapshots=3, n_workers=0, chunk_size=2, seed=5, progress=False, **FAST_MD)
+    assert calls == []
     assert report.geometries.computed == [] and report.spectra.computed == []
-    assert sorted(report.spectra.skipped) == [0, 1]
+    assert sorted(report.geometries.skipped) == [0, 1] and sorted(report.spectra.skipped) == [0, 1]
+    assert report.geometries.failed == {} and report.spectra.failed == {}
     assert {p: p.stat().st_mtime_ns for p in files} == mtimes
-    assert time.perf_counter() - t0 < 5
 
 
 def test_generate_refuses_other_parameters(generated):
@@ -224,7 +227,9 @@ def test_generate_after_kill_recomputes_only_broken_chunk(generated, tmp_path):
 
 
 def test_failed_check_is_recorded_as_excluded(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(h2o, "_MIN_CORE_OVERLAP", 1.01)  # no snapshot can pass
+    from xslatent.simulate import _h2o_spectra
+
+    monkeypatch.setattr(_h2o_spectra, "_MIN_CORE_OVERLAP", 1.01)  # no snapshot can pass
     report = h2o.generate(tmp_path, n_snapshots=1, n_workers=0, chunk_size=1, seed=0,
                           progress=False, frames_per_trajectory=1, equilibration_fs=10.0)
     assert report.spectra.n_excluded == 1 and report.spectra.computed == [0]

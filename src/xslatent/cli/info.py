@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+__all__ = ["add_parser", "run"]
+
 
 def add_parser(subparsers):
+    """Add the ``info`` parser to ``subparsers``."""
     p = subparsers.add_parser(
         "info", help="describe a Dataset HDF5 file or a saved model",
         description="Print a summary of a Dataset file (or h2o:xes, geo2), or of a model directory.",
@@ -16,9 +19,17 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    """Run ``info``; errors are reported by :func:`xslatent.cli.main.main`."""
     path = Path(args.path)
     if path.is_dir():
+        from ..exceptions import DataFormatError
+
+        if not (path / "model.json").is_file():
+            raise DataFormatError(f"{path} is a directory without model.json, not an xslatent "
+                                  "model directory.")
         doc = json.loads((path / "model.json").read_text())
+        if "estimator" not in doc:
+            raise DataFormatError(f"{path / 'model.json'} has no 'estimator' entry.")
         est = doc["estimator"]
         print(f"model {est['class']} ({path})")
         print("  params:", json.dumps(est.get("params", {}), default=str))

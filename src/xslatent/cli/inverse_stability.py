@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from ._common import add_device_argument, add_seed_argument
+
+__all__ = ["add_parser", "run"]
+
 
 def add_parser(subparsers):
+    """Add the ``inverse-stability`` parser to ``subparsers``."""
     p = subparsers.add_parser(
         "inverse-stability",
         help="EDNN layer-wise inversion analysis",
@@ -21,12 +26,13 @@ def add_parser(subparsers):
                    help="choose the network by a randomized search of N candidates (0: use the depths given)")
     p.add_argument("--preset", default="h2o-ednn-square-lrelu",
                    help="search space for --search (h2o-ednn-square-lrelu, geo2-ednn-square-lrelu)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    add_seed_argument(p)
+    add_device_argument(p)
     return p
 
 
 def run(args) -> int:
+    """Run ``inverse-stability``; errors are reported by :func:`xslatent.cli.main.main`."""
     from ..datasets import load_dataset
     from ..pipeline.inverse_stability import run_inverse_stability
 

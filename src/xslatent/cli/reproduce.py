@@ -1,11 +1,15 @@
-"""``xslatent reproduce {h2o,geo2,DATASET.h5} --budget ... --out DIR``."""
+"""``xslatent reproduce {h2o,geo2,paper,DATASET.h5} --budget ... --out DIR``."""
 
 from __future__ import annotations
 
-import sys
+from ._common import DEFAULT_DEVICE, DEFAULT_SEED, add_device_argument, add_scheduler_argument
+from ._common import UsageError, add_seed_argument, dask_client
+
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers):
+    """Add the ``reproduce`` parser to ``subparsers``."""
     p = subparsers.add_parser(
         "reproduce",
         help="rerun the paper's analyses on bundled or own data",
@@ -20,9 +24,10 @@ def add_parser(subparsers):
     p.add_argument("--budget", choices=["quick", "standard", "paper"], default=None,
                    help="search effort (default: quick for bundled data, the config's otherwise)")
     p.add_argument("--config", help="TOML config for a user dataset (see xslatent.pipeline.custom)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default=None, help="torch device, e.g. cuda:0 (default cpu)")
-    p.add_argument("--scheduler", help="Dask scheduler address to fan the searches out to")
+    # None: a user dataset's config may set them; given on the command line, they win.
+    add_seed_argument(p, default=None, default_text=f"the config's, else {DEFAULT_SEED}")
+    add_device_argument(p, default=None, default_text=f"the config's, else {DEFAULT_DEVICE}")
+    add_scheduler_argument(p, "the searches")
     p.add_argument("--eca-fit-on", choices=["test", "train"], default=None,
                    help="split ECA maximizes R2 on (default test, the paper's protocol; optimistic); "
                    "the other is reported beside it")
@@ -30,38 +35,29 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    client = None
-    if args.scheduler:
-        from dask.distributed import Client
-
-        client = Client(args.scheduler)
-    seed = 0 if args.seed is None else args.seed
-    device = args.device or "cpu"
-    if args.target == "h2o":
-        from ..pipeline.h2o import reproduce_h2o
-
-        reproduce_h2o(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
-                      eca_fit_on=args.eca_fit_on or "test")
-        return 0
-    if args.target == "paper":
-        from ..pipeline.paper import reproduce_paper
-
-        reproduce_paper(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
-                        eca_fit_on=args.eca_fit_on or "test")
-        return 0
-    if args.target == "geo2":
-        try:
-            from ..pipeline.geo2 import reproduce_geo2
-        except ImportError:
-            print("xslatent reproduce geo2: the GeO2 pipeline is not available in this version.", file=sys.stderr)
-            return 2
-        reproduce_geo2(args.out, budget=args.budget or "quick", seed=seed, device=device, client=client,
-                       eca_fit_on=args.eca_fit_on or "test")
+    """Run ``reproduce``; errors are reported by :func:`xslatent.cli.main.main`."""
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    device = args.device or DEFAULT_DEVICE
+    if args.target in ("h2o", "geo2", "paper"):
+        if args.target == "h2o":
+            from ..pipeline.h2o import reproduce_h2o as reproduce
+        elif args.target == "geo2":
+            from ..pipeline.geo2 import reproduce_geo2 as reproduce
+        else:
+            from ..pipeline.paper import reproduce_paper as reproduce
+        with dask_client(args.scheduler) as client:
+            reproduce(args.out, budget=args.budget or "quick", seed=seed, device=device,
+                      client=client, eca_fit_on=args.eca_fit_on or "test")
         return 0
     from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset
 
-    cfg = read_config(args.config)
+    from ..selection._space import tomllib
+
+    try:
+        cfg = read_config(args.config)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"The config '{args.config}' is not valid TOML: {exc}") from None
     if args.budget:
         cfg["budget"] = args.budget
     if args.seed is not None:
@@ -70,5 +66,7 @@ def run(args) -> int:
         cfg["device"] = args.device
     if args.eca_fit_on:
         cfg["eca_fit_on"] = args.eca_fit_on
-    reproduce_dataset(load_dataset(args.target), args.out, cfg, client=client)
+    data = load_dataset(args.target)
+    with dask_client(args.scheduler) as client:
+        reproduce_dataset(data, args.out, cfg, client=client)
     return 0

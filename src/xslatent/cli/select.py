@@ -43,7 +43,8 @@ same config resumes from the store. ``--scheduler`` connects to a Dask scheduler
 from __future__ import annotations
 
 import argparse
-import sys
+
+from ._common import add_scheduler_argument, dask_client
 
 __all__ = ["add_parser", "load_config", "run"]
 
@@ -67,6 +68,7 @@ _SECTIONS = {
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``select`` parser to ``subparsers``."""
     p = subparsers.add_parser(
         "select",
         help="randomized hyper-parameter search from a TOML config",
@@ -74,19 +76,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "described by a TOML config; see 'xslatent.cli.select' for the schema.",
     )
     p.add_argument("config", help="TOML config file")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="Dask scheduler address or scheduler-file (.json) to fan out to",
-    )
+    add_scheduler_argument(p, "the candidates")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def _fail(msg: str) -> int:
-    print(f"xslatent select: error: {msg}", file=sys.stderr)
-    return 2
 
 
 def load_config(path):
@@ -142,12 +134,13 @@ def _scaler(kind, owner):
 
 
 def run(args) -> int:
+    """Run ``select``; errors are reported by :func:`xslatent.cli.main.main`."""
     import json
     import time
     from pathlib import Path
 
     from ..datasets import load_dataset
-    from ..exceptions import DataFormatError, InvalidParameterError
+    from ..exceptions import InvalidParameterError
     from ..io import save_model
     from ..metrics import r2_score
     from ..selection import RandomizedSearch, SearchSpace, SuccessiveHalving
@@ -183,18 +176,12 @@ def run(args) -> int:
         out_dir = base / out_cfg.get("dir", "select-out")
         out_dir.mkdir(parents=True, exist_ok=True)
         store = base / search_cfg.get("store", str(out_dir / "store.sqlite"))
-    except (InvalidParameterError, DataFormatError, FileNotFoundError, TypeError) as exc:
-        return _fail(str(exc))
+    except InvalidParameterError:
+        raise
+    except TypeError as exc:  # an unknown or mistyped parameter in the config
+        raise InvalidParameterError(f"The config '{args.config}' is not usable: {exc}") from None
 
-    client = None
-    if args.scheduler:
-        from distributed import Client
-
-        if args.scheduler.endswith(".json"):
-            client = Client(scheduler_file=args.scheduler)
-        else:
-            client = Client(args.scheduler)
-    try:
+    with dask_client(args.scheduler) as client:
         search = RandomizedSearch(
             estimator,
             space,
@@ -209,14 +196,8 @@ def run(args) -> int:
             verbose=not args.quiet and bool(search_cfg.get("verbose", True)),
         )
         t0 = time.perf_counter()
-        try:
-            search.fit(Xtr, Ytr)
-        except InvalidParameterError as exc:
-            return _fail(str(exc))
+        search.fit(Xtr, Ytr)
         wall = time.perf_counter() - t0
-    finally:
-        if client is not None:
-            client.close()
 
     test_score = r2_score(Yte, search.best_estimator_.predict(Xte))
     search.cv_results_.to_csv(out_dir / "cv_results.csv")

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._fileio import atomic_path
 from .._validation import RANDOM_STATE, Interval, Options, check_array, validate_params
 from ..exceptions import DataFormatError, InvalidParameterError
 
@@ -608,8 +609,6 @@ class Dataset:
             {"compression": compression},
             {"compression": [Options(("gzip", "lzf", None))]},
         )
-        path = os.fspath(path)
-        tmp = path + ".tmp"
         str_dt = h5py.string_dtype("utf-8")
 
         def put(group, key: str, arr: np.ndarray) -> None:
@@ -620,7 +619,7 @@ class Dataset:
             else:
                 group.create_dataset(key, data=arr, compression=compression)
 
-        try:
+        with atomic_path(path) as tmp:
             with h5py.File(tmp, "w") as f:
                 f.attrs["format"] = FORMAT_NAME
                 f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
@@ -637,13 +636,6 @@ class Dataset:
                 meta = f.create_group("metadata", track_order=True)
                 for key, arr in self.metadata.items():
                     put(meta, key, arr)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Dataset:

@@ -6,11 +6,11 @@ verifies the checksum before reading, so a damaged or hand-edited file is refuse
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 from pathlib import Path
 
+from .._fileio import atomic_path, atomic_write_text, sha256sum
 from ..exceptions import DataFormatError
 
 __all__ = ["bundled_path", "registry", "register", "sha256sum", "verify"]
@@ -26,14 +26,6 @@ def registry() -> dict:
     if not path.is_file():
         return {}
     return json.loads(path.read_text())
-
-
-def sha256sum(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify(path, expected: str) -> None:
@@ -64,19 +56,15 @@ def register(source, name: str, *, description: str, data_dir=None, **info) -> d
     Used once per release after a dataset has been generated and assembled; ``info`` (e.g.
     ``n_snapshots``) is stored in the registry entry. Both writes are atomic.
     """
-    import os
     import shutil
 
     data_dir = Path(data_dir) if data_dir is not None else _data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / name
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
     reg_path = data_dir / "registry.json"
     reg = json.loads(reg_path.read_text()) if reg_path.is_file() else {}
     reg[name] = {"sha256": sha256sum(target), "description": description, "bytes": target.stat().st_size, **info}
-    tmp = reg_path.with_name("registry.json.tmp")
-    tmp.write_text(json.dumps(reg, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, reg_path)
+    atomic_write_text(reg_path, json.dumps(reg, indent=1, sort_keys=True) + "\n")
     return reg[name]

@@ -16,7 +16,7 @@ __all__ = ["load_h2o", "h2o_from_generator_file", "FEATURE_NAMES"]
 
 FEATURE_NAMES = ["angle_HOH_deg", "r_OH_long_A", "r_OH_short_A"]
 _HOW = ("Generate it with `xslatent simulate h2o --out datasets/h2o` and "
-        "`xslatent simulate h2o-assemble datasets/h2o src/xslatent/datasets/data/h2o.h5`.")
+        "`xslatent simulate assemble h2o datasets/h2o src/xslatent/datasets/data/h2o.h5`.")
 
 
 def _attr(v):

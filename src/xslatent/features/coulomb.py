@@ -156,6 +156,7 @@ def local_environment(
     numbers: Any = None,
     cell: Any = None,
     pbc: bool | None = None,
+    neighbor_numbers: Any = None,
 ) -> LocalEnvironment:
     """The ``n_neighbors`` nearest neighbours of each centre atom (minimum image).
 
@@ -174,6 +175,8 @@ def local_environment(
         Lattice vectors as rows, with a positions array; ``None`` for a finite system.
     pbc : bool, optional
         ``False`` ignores ``cell``.
+    neighbor_numbers : array-like of int, optional
+        Only atoms with these atomic numbers count as neighbours; ``None`` counts all.
 
     Returns
     -------
@@ -188,14 +191,20 @@ def local_environment(
             f"The 'centers' parameter of {owner} must hold atom indices in [0, {n_atoms - 1}]. "
             f"Got values from {centers.min()} to {centers.max()} instead."
         )
-    if not isinstance(n_neighbors, (int, np.integer)) or not 1 <= n_neighbors < n_atoms:
+    allowed = np.ones(n_atoms, dtype=bool)
+    if neighbor_numbers is not None:
+        allowed = np.isin(z, np.asarray(neighbor_numbers, dtype=np.int64).reshape(-1))
+    n_max = int(allowed.sum()) - int(np.any(allowed[centers])) if centers.size else n_atoms - 1
+    if not isinstance(n_neighbors, (int, np.integer)) or not 1 <= n_neighbors <= n_max:
+        which = "" if neighbor_numbers is None else f" (atoms with numbers {neighbor_numbers!r})"
         raise InvalidParameterError(
             f"The 'n_neighbors' parameter of {owner} must be an int in the range "
-            f"[1, {n_atoms - 1}]. Got {n_neighbors!r} instead."
+            f"[1, {n_max}]{which}. Got {n_neighbors!r} instead."
         )
     vec = minimum_image_vectors(pos, centers, cell)
     dist = np.sqrt(np.einsum("ctk,ctk->ct", vec, vec))
     dist[np.arange(centers.size), centers] = np.inf  # exclude the centre itself
+    dist[:, ~allowed] = np.inf
     # stable sort: equal distances keep index order, so the result is deterministic
     order = np.argsort(dist, axis=1, kind="stable")[:, :n_neighbors]
     d = np.take_along_axis(dist, order, axis=1)

@@ -2,7 +2,8 @@
 
 The H2O data sets describe each snapshot by three numbers: the H–O–H angle and the two
 O–H bond lengths, sorted so that the longer bond comes first. Sorting removes the
-permutational symmetry of the two hydrogens, which the spectra do not see.
+permutational symmetry of the two hydrogens, which the spectra do not see. This is the
+general absorber descriptor of :mod:`xslatent.features.internal` with two neighbours.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InvalidParameterError
+from .internal import internal_coordinates_from_vectors
 
 __all__ = ["INTERNAL_COORDINATE_NAMES", "internal_coordinates"]
 
@@ -86,15 +88,10 @@ def internal_coordinates(positions: Any) -> np.ndarray:
     pos = _as_positions(positions)
     single = pos.ndim == 2
     pos = pos.reshape(-1, 3, 3)
-    v1 = pos[:, 1] - pos[:, 0]
-    v2 = pos[:, 2] - pos[:, 0]
-    r1 = np.linalg.norm(v1, axis=1)
-    r2 = np.linalg.norm(v2, axis=1)
-    if np.any(r1 == 0) or np.any(r2 == 0):
+    try:
+        out = internal_coordinates_from_vectors(pos[:, 1:] - pos[:, :1])
+    except InvalidParameterError:
         raise InvalidParameterError(
             "The 'positions' argument of internal_coordinates has a hydrogen on top of the oxygen."
-        )
-    cos = np.einsum("ij,ij->i", v1, v2) / (r1 * r2)
-    angle = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    out = np.column_stack([angle, np.maximum(r1, r2), np.minimum(r1, r2)])
+        ) from None
     return out[0] if single else out

@@ -76,10 +76,11 @@ def read_config(path=None) -> dict:
 
 
 def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=print) -> dict:
-    """Emulator, ECA, EDNN and NNCA on ``data`` with the settings of ``config``."""
-    import matplotlib
+    """Emulator, ECA, EDNN and NNCA on ``data`` with the settings of ``config``.
 
-    matplotlib.use("Agg")
+    ``out_dir`` becomes a reusable run directory: models and scalers under ``models/``,
+    ``run.json`` (see :func:`xslatent.interpret.describe_run`), tables and ``report.html``.
+    """
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_basis_vectors, plot_mean_spectrum
@@ -92,6 +93,9 @@ def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=
                                components=comps, seed=config["seed"], device=config["device"], client=client,
                                presets=config["spaces"], y_scaling=config["y_scaling"],
                                eca_fit_on=config["eca_fit_on"], log=log)
+    from ..interpret import describe_run
+
+    _, run_sections = describe_run(out, data, res, prep, config["name"], random_state=config["seed"], log=log)
     rows = table_rows([res], {}, components=comps)
     md = write_table(rows, out, "table")
     log("\n" + md)
@@ -105,8 +109,9 @@ def reproduce_dataset(data: Dataset, out_dir, config: dict, *, client=None, log=
         fig, ax = plt.subplots(figsize=(max(6, 0.4 * data.n_features), 3.4))
         plot_basis_vectors(V, data.feature_names, ax=ax)
         sections.append(Section("Basis vectors", [figure_html(fig)]))
+    sections += run_sections
     prov = provenance(config=config, dataset=data.name, n=len(data), seconds=round(time.time() - t0, 1),
                       best_params=res.best_params)
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
     write_report(out / "report.html", f"xslatent: {data.name or config['name']}", sections, prov)
-    return {"table": rows, "result": res}
+    return {"table": rows, "result": res, "prepared": prep}

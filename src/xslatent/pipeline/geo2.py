@@ -187,9 +187,6 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     ``eca_fit_on`` ("test", the paper's protocol, or "train") is the split ECA is fitted on for
     the table's ECA column, the reconstruction and Fig. 8; the other is reported beside it.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     b = BUDGETS[budget] if isinstance(budget, str) else budget

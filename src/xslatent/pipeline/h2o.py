@@ -36,9 +36,6 @@ def _ordered_bonds(x_scaler):
 
 
 def _figures(results, preps, datasets, sections, out, log=print):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_basis_vectors, plot_mean_spectrum, plot_slice_maps

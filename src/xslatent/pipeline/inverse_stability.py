@@ -96,9 +96,6 @@ def run_inverse_stability(
     prep = prepare(data, random_state=random_state)
     Xte, Yte = prep.Xte[:max_samples], prep.Yte[:max_samples]
     err_rows, sv_rows, sections, summary = [], [], [], {}
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_layer_errors, plot_singular_values

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .._fileio import atomic_write_text
 
 __all__ = ["Section", "figure_html", "png_html", "table_html", "write_report", "atomic_write_text"]
 
@@ -61,13 +62,6 @@ def table_html(rows: list[dict], columns: list[str] | None = None, floatfmt: str
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def atomic_write_text(path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_report(path, title: str, sections: list[Section], provenance: dict | None = None) -> Path:

@@ -35,11 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from .._fileio import TMP_SUFFIX, atomic_path
+
 __all__ = [
     "THREAD_ENV",
     "ChunkError",
     "ItemError",
     "RunReport",
+    "attrs_equal",
     "chunk_path",
     "is_complete",
     "read_chunk",
@@ -126,7 +129,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _attr_equal(a: Any, b: Any) -> bool:
+def attrs_equal(a: Any, b: Any) -> bool:
+    """Whether two HDF5 attribute values are equal (bytes as str, arrays element-wise)."""
     if isinstance(a, bytes):
         a = a.decode()
     if isinstance(b, bytes):
@@ -169,7 +173,7 @@ def is_complete(path: str | os.PathLike, expected_attrs: Mapping[str, Any] | Non
     except (OSError, KeyError, ValueError):
         return False
     for key, value in (expected_attrs or {}).items():
-        if key not in attrs or not _attr_equal(attrs[key], value):
+        if key not in attrs or not attrs_equal(attrs[key], value):
             raise ChunkError(
                 f"{path} was written with {key}={_plain(attrs.get(key))!r}, but this run has "
                 f"{key}={_plain(value)!r}. Use another output directory or delete the old files."
@@ -207,9 +211,8 @@ def read_chunk(path: str | os.PathLike) -> dict:
 def _write_chunk(path: Path, result: Mapping[str, Any], chunk_id: int, extra_attrs: Mapping) -> None:
     import h5py
 
-    tmp = path.with_name(path.name + ".tmp")
     excluded = list(result.get("excluded", []) or [])
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for name, value in result.items():
             if name in _RESERVED:
                 continue
@@ -232,20 +235,6 @@ def _write_chunk(path: Path, result: Mapping[str, Any], chunk_id: int, extra_att
         f.attrs["chunk_id"] = int(chunk_id)
         f.attrs["n_excluded"] = len(excluded)
         f.attrs[_COMPLETE_ATTR] = True
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - not supported on every platform
-        pass
 
 
 def _limit_threads() -> None:
@@ -364,7 +353,7 @@ def run_chunks(
     expected_attrs = dict(expected_attrs or {})
     report = RunReport()
 
-    for stale in out_dir.glob("*.tmp"):
+    for stale in out_dir.glob("*" + TMP_SUFFIX):
         logger.info("removing unfinished file %s", stale)
         stale.unlink()
 

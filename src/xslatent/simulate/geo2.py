@@ -45,10 +45,13 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from .._fileio import sha256sum
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFormatError, InvalidParameterError
-from ..datasets._bundled import sha256sum
-from ._runner import RunReport, _plain, chunk_path, is_complete, package_versions, run_chunks
+from ..exceptions import InvalidParameterError
+from ._merge import check_coverage, check_same_attrs, complete_chunk_files, concat_padded
+from ._merge import pad_rows
+from ._runner import RunReport, _plain, chunk_path, package_versions
+from ._runner import run_chunks
 
 __all__ = [
     "DEFAULT_PRESSURES_GPA",
@@ -124,7 +127,13 @@ class MDSettings:
 
 @dataclass(frozen=True)
 class SpectrumSettings:
-    """Cluster, electronic-structure and broadening settings (lengths Å, energies eV)."""
+    """Cluster, electronic-structure and broadening settings (lengths Å, energies eV).
+
+    ``method="xtb"`` (the shipped xTB set): GFN1-xTB on ``cluster`` ("coulomb" or
+    "first_shell"), with ``o2s_shift`` and ``reference``. ``method="dft"``: Kohn–Sham DFT
+    (``xc``, ``basis``, ``grid_level``) on the Ge(OH)n cluster (``cluster="hydroxide"``,
+    :mod:`xslatent.simulate._dft_cluster`); stick energies ``ε_φ − ε_Ge1s − energy_offset``.
+    """
 
     cluster: str = "coulomb"
     n_neighbors: int = N_NEIGHBORS
@@ -137,9 +146,28 @@ class SpectrumSettings:
     grid_start: float = -30.0
     grid_stop: float = 15.0
     grid_points: int = 451
+    method: str = "xtb"
+    xc: str = "B3LYP"
+    basis: str = "def2-SVP"
+    grid_level: int = 1
+    energy_offset: float = 10840.0
 
     def grid(self) -> np.ndarray:
         return np.linspace(self.grid_start, self.grid_stop, self.grid_points)
+
+
+#: Settings of the DFT Kβ data set (issue: "GeO2 Kβ spectra from DFT on first-shell clusters").
+DFT_SETTINGS = SpectrumSettings(method="dft", cluster="hydroxide")
+
+
+def validate_spectrum_settings(s: SpectrumSettings) -> None:
+    """Raise :class:`InvalidParameterError` for an unknown method/cluster/reference."""
+    validate_params("SpectrumSettings", {"method": s.method},
+                    {"method": [Options(("xtb", "dft"))]})
+    clusters = ("hydroxide",) if s.method == "dft" else ("coulomb", "first_shell")
+    validate_params("SpectrumSettings", {"cluster": s.cluster, "reference": s.reference},
+                    {"cluster": [Options(clusters)],
+                     "reference": [Options(("lowdin", "ao", "potential"))]})
 
 
 def target_names() -> list[str]:
@@ -160,24 +188,43 @@ class GenerateReport(NamedTuple):
 
 
 def _first_shell_cluster(numbers, vectors, center, settings):
-    from ._xtb_cluster import R_OH, Cluster
+    from ._dft_cluster import hydroxide_cluster
 
-    d_c = np.linalg.norm(vectors[center], axis=1)
-    ox = np.flatnonzero((numbers == 8) & (d_c < settings.bond_cutoff))
-    ox = ox[np.argsort(d_c[ox], kind="stable")]
-    pos = [np.zeros(3)] + [vectors[center, j] for j in ox]
-    caps = []
-    for j in ox:
-        d = np.linalg.norm(vectors[j], axis=1)
-        ge = np.flatnonzero((numbers == 32) & (d < settings.bond_cutoff))
-        ge = ge[ge != center]
-        ge = ge[np.argsort(d[ge], kind="stable")][: max(0, settings.o_max_bonds - 1)]
-        for m in ge:
-            caps.append(vectors[center, j] + R_OH * vectors[j, m] / d[m])
-    z = np.array([32] + [8] * len(ox) + [1] * len(caps), dtype=np.int64)
-    charge = 4 - 2 * len(ox) + len(caps)
-    core = np.concatenate([[center], ox]).astype(np.int64)
-    return Cluster(z, np.vstack(pos + caps), len(core), int(charge), len(caps), 0, core)
+    return hydroxide_cluster(numbers, vectors, center, bond_cutoff=settings.bond_cutoff,
+                             max_caps_per_o=max(0, settings.o_max_bonds - 1),
+                             cap_nonbridging=False)
+
+
+def _xtb_site(z, vec, center, s):
+    from ._xtb_cluster import cut_cluster, kbeta_sticks
+
+    if s.cluster == "coulomb":
+        cl = cut_cluster(z, vec, center, n_neighbors=s.n_neighbors, bond_cutoff=s.bond_cutoff,
+                         o_max_bonds=s.o_max_bonds, ge_max_bonds=s.ge_max_bonds)
+    else:
+        cl = _first_shell_cluster(z, vec, center, s)
+    st = kbeta_sticks(cl, o2s_shift=s.o2s_shift, reference=s.reference)
+    if not np.isfinite(st["split"]):
+        raise RuntimeError("no gap between the O 2s and O 2p bands")
+    diag = {f"cluster/{k}": st[k] for k in (
+        "gap", "fractional", "split", "o2s_top", "o2p_bottom", "homo", "ref_ao", "ref_lowdin",
+        "ref_potential", "charge_center")}
+    diag["sticks/o2s_weight"] = st["o2s_weight"]
+    return cl, st["energy"], st["intensity"], st["split"], diag
+
+
+def _dft_site(z, vec, center, s):
+    from ._dft_cluster import dft_kbeta_sticks, hydroxide_cluster
+
+    cl = hydroxide_cluster(z, vec, center, bond_cutoff=s.bond_cutoff)
+    st = dft_kbeta_sticks(cl, xc=s.xc, basis=s.basis, grid_level=s.grid_level)
+    e = st["energy"] - s.energy_offset
+    split = st["split"] - s.energy_offset
+    diag = {f"cluster/{k}": st[k] for k in ("gap", "eps_1s", "homo", "n_scf_cycles",
+                                             "energy_total")}
+    diag["cluster/split"] = split
+    diag["cluster/core_top"] = st["core_top"] - s.energy_offset
+    return cl, e, st["intensity"], split, diag
 
 
 def compute_sites(
@@ -212,9 +259,10 @@ def compute_sites(
     """
     from ..features.coulomb import local_coulomb_matrix, minimum_image_vectors
     from ..features.moments import gaussian_broaden, two_line_moments
-    from ._xtb_cluster import cut_cluster, kbeta_sticks
 
     s = SpectrumSettings() if settings is None else settings
+    validate_spectrum_settings(s)
+    site = _dft_site if s.method == "dft" else _xtb_site
     z = np.asarray(numbers, dtype=np.int64)
     pos = np.asarray(positions, dtype=np.float64)
     cell = np.asarray(cell, dtype=np.float64)
@@ -227,21 +275,12 @@ def compute_sites(
     excluded = []
     for k, c in enumerate(centers):
         try:
-            if s.cluster == "coulomb":
-                cl = cut_cluster(z, vec, int(c), n_neighbors=s.n_neighbors,
-                                 bond_cutoff=s.bond_cutoff, o_max_bonds=s.o_max_bonds,
-                                 ge_max_bonds=s.ge_max_bonds)
-            else:
-                cl = _first_shell_cluster(z, vec, int(c), s)
-            st = kbeta_sticks(cl, o2s_shift=s.o2s_shift, reference=s.reference)
-            if not np.isfinite(st["split"]):
-                raise RuntimeError("no gap between the O 2s and O 2p bands")
+            cl, e, w, split, diag = site(z, vec, int(c), s)
         except Exception as exc:  # noqa: BLE001 - recorded as an excluded site
             excluded.append((k, f"{type(exc).__name__}: {exc}"))
             continue
-        e, w = st["energy"], st["intensity"]
         spec = gaussian_broaden(grid, e, w, s.fwhm)
-        lower = e < st["split"]
+        lower = e < split
         d = env.distances[k]
         bonded = (env.numbers[k] == 8) & (d < s.bond_cutoff)
         row = {
@@ -251,26 +290,16 @@ def compute_sites(
             "sites/mean_ge_o_distance": float(d[bonded].mean()) if bonded.any() else np.nan,
             "sites/neighbor_distances": d,
             "sites/neighbor_numbers": env.numbers[k],
-            "targets/moments_broadened": two_line_moments(grid, spec, st["split"]),
-            "targets/moments_sticks": two_line_moments(e, w, st["split"]),
+            "targets/moments_broadened": two_line_moments(grid, spec, split),
+            "targets/moments_sticks": two_line_moments(e, w, split),
             "cluster/charge": cl.charge,
             "cluster/n_atoms": len(cl.numbers),
             "cluster/n_caps_o": cl.n_caps_o,
             "cluster/n_caps_ge": cl.n_caps_ge,
-            "cluster/gap": st["gap"],
-            "cluster/fractional": st["fractional"],
-            "cluster/split": st["split"],
-            "cluster/o2s_top": st["o2s_top"],
-            "cluster/o2p_bottom": st["o2p_bottom"],
-            "cluster/homo": st["homo"],
-            "cluster/ref_ao": st["ref_ao"],
-            "cluster/ref_lowdin": st["ref_lowdin"],
-            "cluster/ref_potential": st["ref_potential"],
-            "cluster/charge_center": st["charge_center"],
+            **diag,
             "cluster/line_intensity": np.array([w[lower].sum(), w[~lower].sum()]),
             "sticks/energy": e,
             "sticks/intensity": w,
-            "sticks/o2s_weight": st["o2s_weight"],
             "spectrum/intensity": spec.astype(np.float32),
         }
         for key, v in row.items():
@@ -283,17 +312,9 @@ def compute_sites(
 _PADDED = {"sticks/energy": np.nan, "sticks/intensity": 0.0, "sticks/o2s_weight": 0.0}
 
 
-def _pad(rows: list, fill: float, width: int | None = None) -> np.ndarray:
-    width = max((len(r) for r in rows), default=0) if width is None else width
-    out = np.full((len(rows), width), fill)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
 def _stack(key: str, values: list) -> np.ndarray:
     if key in _PADDED:
-        return _pad(values, _PADDED[key])
+        return pad_rows(values, _PADDED[key])
     return np.asarray(values)
 
 
@@ -335,6 +356,20 @@ def _md_attrs(seed, md: MDSettings, n_snapshots: int, densities: dict,
 
 def _spectrum_attrs(s: SpectrumSettings) -> dict:
     out = {f"spectrum_{k}": v for k, v in asdict(s).items()}
+    if s.method == "dft":
+        from ._dft_cluster import __doc__ as model
+
+        out.update({
+            "generator": "xslatent.simulate.geo2 (method dft)",
+            "spectrum_model": " ".join(model.split()),
+            "energy_reference": "eps_phi - eps_Ge1s - spectrum_energy_offset (eV)",
+            "line_split": "midpoint of the widest gap between consecutive valence levels",
+            "broadening": "unit-area Gaussian per stick, FWHM spectrum_fwhm eV",
+            "moments": "intensity-weighted mean, population std, skewness, excess kurtosis of "
+            "each line (below / above the split); broadened: over the grid",
+            "coordination_cutoff_angstrom": float(s.bond_cutoff),
+        })
+        return out
     out.update({
         "generator": "xslatent.simulate.geo2",
         "xtb_method": "GFN1-xTB (tblite), Gamma-only cluster, default electronic temperature",
@@ -406,44 +441,58 @@ def _md_chunk(run_id: int, *, runs: list, seed: int, n_snapshots: int, md: dict,
     return out
 
 
-def _spectra_chunk(run_id: int, *, geometry_dir: str, spectrum: dict) -> dict:
+def _read_geometry(geometry_dir: str, run_id: int) -> dict:
     import h5py
 
-    settings = SpectrumSettings(**spectrum)
     with h5py.File(chunk_path(geometry_dir, run_id, _GEOMETRY_NAME), "r") as f:
-        numbers = f["numbers"][()]
-        cell = f["cell"][()]
-        frames = f["positions"][()]
-        md_press = f["snapshot_pressure_gpa"][()]
-        pressure = float(f.attrs["pressure_gpa"])
-        density = float(f.attrs["density_g_cm3"])
-    parts, excluded = [], []
-    n_ge = int(np.count_nonzero(numbers == 32))
-    for snap, pos in enumerate(frames):
-        out = compute_sites(numbers, pos, cell, settings)
-        n = len(out.get("sites/atom_index", []))
-        out["sites/snapshot_index"] = np.full(n, snap, dtype=np.int32)
-        out["sites/md_pressure_gpa"] = np.full(n, md_press[snap])
-        excluded += [(snap * n_ge + k, r) for k, r in out.pop("excluded")]
-        parts.append(out)
-    keys = [k for k in parts[0]] if parts else []
+        return {"numbers": f["numbers"][()], "cell": f["cell"][()],
+                "frames": f["positions"][()], "md_pressure": f["snapshot_pressure_gpa"][()],
+                "pressure": float(f.attrs["pressure_gpa"]),
+                "density": float(f.attrs["density_g_cm3"])}
+
+
+def _snapshot_sites(geometry: dict, run_id: int, snap: int, settings: SpectrumSettings,
+                    centers: Sequence[int] | None = None) -> dict:
+    """:func:`compute_sites` of one snapshot, with its run/snapshot/pressure per site."""
+    out = compute_sites(geometry["numbers"], geometry["frames"][snap], geometry["cell"],
+                        settings, centers=centers)
+    n = len(out.get("sites/atom_index", []))
+    out["sites/snapshot_index"] = np.full(n, snap, dtype=np.int32)
+    out["sites/md_pressure_gpa"] = np.full(n, geometry["md_pressure"][snap])
+    out["sites/run_index"] = np.full(n, run_id, dtype=np.int32)
+    out["sites/pressure_gpa"] = np.full(n, geometry["pressure"])
+    out["sites/density_g_cm3"] = np.full(n, geometry["density"])
+    out["spectrum/energy"] = settings.grid()
+    return out
+
+
+def merge_site_rows(parts: Sequence[dict]) -> dict:
+    """Concatenate per-site dicts of :func:`compute_sites` (padding the stick arrays)."""
     merged = {}
-    for key in keys:
+    for key in parts[0] if parts else []:
+        if key in ("excluded", "spectrum/energy"):
+            continue
         vals = [p[key] for p in parts if key in p and len(p[key])]
         if not vals:
             continue
-        if key in _PADDED:
-            width = max(v.shape[1] for v in vals)
-            vals = [np.pad(v, ((0, 0), (0, width - v.shape[1])), constant_values=_PADDED[key])
-                    for v in vals]
-        merged[key] = np.concatenate(vals)
-    n = len(merged.get("sites/atom_index", []))
-    merged["sites/run_index"] = np.full(n, run_id, dtype=np.int32)
-    merged["sites/pressure_gpa"] = np.full(n, pressure)
-    merged["sites/density_g_cm3"] = np.full(n, density)
+        merged[key] = concat_padded(vals, _PADDED[key]) if key in _PADDED else np.concatenate(vals)
+    return merged
+
+
+def _spectra_chunk(run_id: int, *, geometry_dir: str, spectrum: dict) -> dict:
+    settings = SpectrumSettings(**spectrum)
+    geometry = _read_geometry(geometry_dir, run_id)
+    n_ge = int(np.count_nonzero(geometry["numbers"] == 32))
+    parts, excluded = [], []
+    for snap in range(len(geometry["frames"])):
+        out = _snapshot_sites(geometry, run_id, snap, settings)
+        excluded += [(snap * n_ge + k, r) for k, r in out.pop("excluded")]
+        parts.append(out)
+    merged = merge_site_rows(parts)
     merged["spectrum/energy"] = settings.grid()
     merged["excluded"] = excluded
-    merged["attrs"] = {"run_index": int(run_id), "pressure_gpa": pressure, **_versions()}
+    merged["attrs"] = {"run_index": int(run_id), "pressure_gpa": geometry["pressure"],
+                       **_versions()}
     return merged
 
 
@@ -512,10 +561,7 @@ def generate(
     )
     md = MDSettings() if md is None else md
     spectrum = SpectrumSettings() if spectrum is None else spectrum
-    validate_params("SpectrumSettings",
-                    {"cluster": spectrum.cluster, "reference": spectrum.reference},
-                    {"cluster": [Options(("coulomb", "first_shell"))],
-                     "reference": [Options(("lowdin", "ao", "potential"))]})
+    validate_spectrum_settings(spectrum)
     densities = dict(DENSITY_TABLE if densities is None else densities)
     pressures = [float(p) for p in pressures]
     missing = [p for p in pressures if p not in densities]
@@ -559,7 +605,8 @@ def generate(
 
 # --------------------------------------------------------------------------- assemble
 
-_SKIP_ATTRS = {"chunk_id", "n_excluded", "complete", "run_index", "pressure_gpa"}
+_SKIP_ATTRS = {"chunk_id", "n_excluded", "complete", "run_index", "pressure_gpa",
+               "snapshot_index", "part"}
 
 
 def assemble(
@@ -617,12 +664,8 @@ def assemble(
 
     validate_params("assemble", {"targets": targets},
                     {"targets": [Options(("broadened", "sticks"))]})
-    chunk_dir = Path(out_dir)
-    if (chunk_dir / "chunks").is_dir():
-        chunk_dir = chunk_dir / "chunks"
-    paths = [p for p in sorted(chunk_dir.glob("chunk_*.h5")) if is_complete(p)]
-    if not paths:
-        raise DataFormatError(f"No complete chunk files in {chunk_dir}.")
+    paths = complete_chunk_files(out_dir)
+    chunk_dir = paths[0].parent
     data: dict[str, list] = {}
     attrs0: dict | None = None
     grid = None
@@ -635,11 +678,9 @@ def assemble(
                 attrs0 = attrs
                 grid = f["spectrum/energy"][()]
             else:
-                for k in ("seed", "spectrum_cluster", "spectrum_fwhm", "spectrum_o2s_shift",
-                          "md_quench_ps"):
-                    if not _same(attrs.get(k), attrs0.get(k)):
-                        raise DataFormatError(
-                            f"{p} has {k}={attrs.get(k)!r}, other chunks {attrs0.get(k)!r}.")
+                check_same_attrs(p, attrs, attrs0, ("seed", "spectrum_method", "spectrum_cluster",
+                                                    "spectrum_fwhm", "spectrum_o2s_shift",
+                                                    "md_quench_ps"))
             ids.append(int(f.attrs["chunk_id"]))
             excluded += [(int(f.attrs["chunk_id"]), int(i), _plain(r))
                          for i, r in zip(f["excluded/index"][()], f["excluded/reason"][()])]
@@ -652,19 +693,13 @@ def assemble(
                         continue
                     data.setdefault(full, []).append(node[()])
     n_runs = len(np.asarray(attrs0["pressures_gpa"])) * int(attrs0["runs_per_pressure"])
+    n_runs = int(attrs0.get("n_chunks_total", n_runs))  # DFT chunks: one per (part, snapshot, run)
     missing = sorted(set(range(n_runs)) - set(ids))
-    if missing and not allow_incomplete:
-        raise DataFormatError(
-            f"{len(missing)} of {n_runs} runs have no chunk in {chunk_dir} (e.g. {missing[:5]}); "
-            f"finish the run or pass allow_incomplete=True."
-        )
+    check_coverage(missing, n_runs, "chunks" if "n_chunks_total" in attrs0 else "runs", chunk_dir,
+                   allow_incomplete)
     merged = {}
     for key, parts in data.items():
-        if key in _PADDED:
-            width = max(a.shape[1] for a in parts)
-            parts = [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=_PADDED[key])
-                     for a in parts]
-        merged[key] = np.concatenate(parts)
+        merged[key] = concat_padded(parts, _PADDED[key]) if key in _PADDED else np.concatenate(parts)
     order = np.lexsort((merged["sites/atom_index"], merged["sites/snapshot_index"],
                         merged["sites/run_index"]))
     merged = {k: v[order] for k, v in merged.items()}
@@ -721,11 +756,3 @@ def assemble(
     if verbose:
         print(f"{sha}  {out_path}")
     return sha
-
-
-def _same(a: Any, b: Any) -> bool:
-    a, b = _plain(a), _plain(b)
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except (TypeError, ValueError):  # pragma: no cover
-        return a == b

@@ -1,61 +1,56 @@
-"""O K-edge XPS, XES and XAS of a hot water molecule: the H2O data-set generator.
+"""The H2O data-set generator: O K-edge XPS, XES and XAS of a hot water molecule.
 
-Two stages, both resumable (see :mod:`xslatent.simulate._runner`):
+Orchestration of two stages, both chunked, parallel and resumable
+(:mod:`xslatent.simulate._runner`):
 
-1. Geometries: NVE molecular dynamics with GFN2-xTB (tblite) from the xTB minimum with the
-   internal kinetic energy of a hot molecule (:func:`md_trajectory`), one file per
-   trajectory in ``out_dir/geometries``.
+1. Geometries: NVE molecular dynamics with GFN2-xTB (:func:`md_trajectory`, physics in
+   :mod:`xslatent.simulate._h2o_md`), one file per trajectory in ``out_dir/geometries``.
 2. Spectra: B3LYP ΔSCF and transition-potential calculations with PySCF for every frame
-   (:func:`compute_snapshot`), one file per chunk of snapshots in ``out_dir/chunks``.
+   (:func:`compute_snapshot`, physics, spectroscopic model and broadening in
+   :mod:`xslatent.simulate._h2o_spectra`), one file per chunk of snapshots in
+   ``out_dir/chunks``.
 
-:func:`assemble` merges the chunks into one HDF5 file.
-
-Spectroscopic model (all energies in eV)
-----------------------------------------
-XPS
-    ΔSCF O 1s binding energy ``BE = E(1s⁻¹ cation) − E(ground)``; the core hole is kept in the
-    1s by the maximum-overlap method. The spectrum is one line of unit area at ``BE``.
-XES
-    Valence → O 1s emission from ground-state orbitals. The HOMO line sits at
-    ``BE − IP_HOMO`` with ``IP_HOMO`` from a valence-cation ΔSCF; lower valence levels are
-    placed by orbital-energy differences: ``E_v = BE − IP_HOMO − (ε_HOMO − ε_v)``. Intensities
-    ``E_v³ |⟨φ_v|r|φ_1s⟩|²`` are **normalised to unit sum** over the valence orbitals
-    (radiative branching ratios of one core hole), so a broadened XES has unit area up to
-    the part of the lines outside the grid.
-XAS
-    Transition potential: a UKS state with 0.5 electron removed from the O 1s α orbital
-    (kept there by maximum overlap). Oscillator strengths per core spin-orbital
-    ``f_v = 2/3 (ε_v − ε_1s) |⟨φ_1s|r|φ_v⟩|²`` (atomic units, TP orbitals, unshifted TP
-    energy) are kept **absolute** (not renormalised: the sum over the basis-set
-    pseudo-continuum depends on the basis, the absolute scale is physical, like an
-    edge-jump normalisation). Energies are **aligned to the ΔSCF threshold**:
-    ``E_v = ε_v − ε_1s + (BE + ε_1s) = BE + ε_v`` (TP orbital energies), i.e. the
-    transition-potential ionisation threshold (ε = 0) is placed at the ΔSCF binding energy.
-    At the experimental geometry the first two peaks are at 535.7 and 537.6 eV
-    (experiment 534.0 and 535.9 eV: a constant shift of about −1.7 eV that we do not apply).
-
-Broadening: a Voigt profile per stick (:func:`broaden`) with a 0.16 eV FWHM Lorentzian and a
-Gaussian of FWHM 0.5 eV (XPS), 0.8 eV (XES), and for XAS 0.8 eV below ``BE − 2`` rising
-linearly to 4 eV at ``BE + 8`` and constant above (:func:`xas_gaussian_fwhm`). Each stick's
-profile has unit area times its intensity.
+:func:`assemble` merges the chunks into one HDF5 file. The physics functions are
+re-exported here, so ``xslatent.simulate.h2o`` stays the one public module of the generator.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._fileio import atomic_path, sha256sum
 from .._validation import Interval, validate_params
-from ..exceptions import DataFormatError
-from ..datasets._bundled import sha256sum
-from ._runner import ChunkError, ItemError, RunReport, chunk_path, is_complete, package_versions, run_chunks
+from ._h2o_md import DEFAULT_TEMPERATURE, EXPERIMENTAL_GEOMETRY, md_trajectory, run_md, xtb_minimum
+from ._h2o_spectra import (
+    BASIS_DESCRIPTION,
+    CONV_TOL,
+    GRID_LEVEL,
+    LORENTZ_FWHM,
+    XAS_FWHM,
+    XAS_GRID,
+    XAS_RAMP,
+    XC,
+    XES_GAUSS_FWHM,
+    XES_GRID,
+    XPS_GAUSS_FWHM,
+    XPS_GRID,
+    broaden,
+    broadened_spectra,
+    compute_snapshot,
+    energy_grid,
+    make_basis,
+    xas_gaussian_fwhm,
+)
+from ._merge import check_coverage, check_same_attrs, complete_chunk_files, concat_padded
+from ._merge import pad_rows
+from ._runner import ChunkError, ItemError, RunReport, chunk_path, package_versions
+from ._runner import run_chunks
+
 
 __all__ = [
     "DEFAULT_TEMPERATURE",
@@ -79,564 +74,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-HARTREE_EV = 27.211386245988  # CODATA 2018, as pyscf.data.nist.HARTREE2EV
-
-#: Initial internal kinetic energy is 1.5 k_B T0 (3 vibrational dof). 6500 K gives O–H
-#: 0.82–1.20 Å and H–O–H 78–141° (1–99 % ranges) with GFN2-xTB.
-DEFAULT_TEMPERATURE = 6500.0
-
-#: Experimental equilibrium geometry (r = 0.9572 Å, angle 104.52°), atoms O, H, H in Å.
-EXPERIMENTAL_GEOMETRY = np.array(
-    [
-        [0.0, 0.0, 0.0],
-        [0.9572 * math.sin(math.radians(52.26)), 0.0, 0.9572 * math.cos(math.radians(52.26))],
-        [-0.9572 * math.sin(math.radians(52.26)), 0.0, 0.9572 * math.cos(math.radians(52.26))],
-    ]
-)
-
-XC = "B3LYP"
-GRID_LEVEL = 1
-CONV_TOL = 1e-10
-BASIS_DESCRIPTION = (
-    "O: uncontracted aug-cc-pVDZ plus one s, p and d shell with exponent (smallest exponent "
-    "of that l)/3; H: aug-cc-pVDZ"
-)
-
-#: (start, stop, n_points) of the broadened-spectrum energy grids in eV.
-XPS_GRID = (537.0, 542.5, 100)
-XES_GRID = (515.0, 530.0, 100)
-XAS_GRID = (532.0, 547.0, 100)
-LORENTZ_FWHM = 0.16
-XPS_GAUSS_FWHM = 0.5
-XES_GAUSS_FWHM = 0.8
-#: XAS Gaussian FWHM: XAS_FWHM[0] below BE + XAS_RAMP[0], linear to XAS_FWHM[1] at BE + XAS_RAMP[1].
-XAS_FWHM = (0.8, 4.0)
-XAS_RAMP = (-2.0, 8.0)
-
-# Sanity checks of one snapshot (module attributes so tests can tighten them).
-_BE_WINDOW = (530.0, 550.0)
-_MIN_CORE_OVERLAP = 0.9
 _MAX_OH = 2.0  # Å; a longer O–H bond in the MD means the molecule dissociated
 
 _GEOMETRY_NAME = "traj_{:03d}.h5"
 _CHUNK_NAME = "chunk_{:05d}.h5"
 _FORMAT = "xslatent-h2o-spectra"
 _FORMAT_VERSION = 1
-
-
-def _grid(spec: tuple) -> np.ndarray:
-    return np.linspace(spec[0], spec[1], spec[2])
-
-
-# --------------------------------------------------------------------------- molecular dynamics
-
-
-@functools.lru_cache(maxsize=1)
-def xtb_minimum() -> np.ndarray:
-    """GFN2-xTB minimum-energy geometry of H2O.
-
-    Returns
-    -------
-    positions : ndarray of shape (3, 3)
-        Cartesian coordinates in Å, atoms O, H, H (BFGS to fmax 1e-4 eV/Å).
-    """
-    from ase import Atoms
-    from ase.optimize import BFGS
-    from tblite.ase import TBLite
-
-    atoms = Atoms("OH2", positions=[[0.0, 0.0, 0.0], [0.75, 0.0, 0.58], [-0.75, 0.0, 0.58]])
-    atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
-    BFGS(atoms, logfile=None).run(fmax=1e-4, steps=1000)
-    return atoms.get_positions().copy()
-
-
-def _steps(duration_fs: float, timestep_fs: float, name: str) -> int:
-    n = duration_fs / timestep_fs
-    if abs(n - round(n)) > 1e-6:
-        raise ValueError(
-            f"The '{name}' parameter must be a multiple of timestep_fs={timestep_fs}. "
-            f"Got {duration_fs} instead."
-        )
-    return round(n)
-
-
-def md_trajectory(
-    traj_index: int,
-    n_frames: int = 500,
-    temperature: float = DEFAULT_TEMPERATURE,
-    timestep_fs: float = 0.2,
-    equilibration_fs: float = 100.0,
-    frame_interval_fs: float = 10.0,
-    seed: int = 0,
-) -> dict:
-    """One NVE GFN2-xTB trajectory of a hot water molecule.
-
-    The molecule starts at the xTB minimum with random velocities from which translation and
-    rotation are removed; they are then rescaled so that the internal kinetic energy is
-    ``1.5 k_B T0`` (not ``3N/2 k_B T0``, which would dissociate the molecule at these T0).
-    After ``equilibration_fs`` a frame is stored every ``frame_interval_fs``.
-
-    Parameters
-    ----------
-    traj_index : int
-        Trajectory number; the velocities depend only on ``(seed, traj_index)``.
-    n_frames : int, default=500
-        Frames to store.
-    temperature : float, default=6500.0
-        T0 in K defining the internal kinetic energy.
-    timestep_fs : float, default=0.2
-        Velocity-Verlet time step in fs.
-    equilibration_fs : float, default=100.0
-        Time before the first stored frame, in fs.
-    frame_interval_fs : float, default=10.0
-        Time between stored frames, in fs.
-    seed : int, default=0
-        Seed of the run.
-
-    Returns
-    -------
-    dict
-        ``positions`` (n_frames, 3, 3) Å, ``time_fs`` (n_frames,), ``potential_energy`` and
-        ``kinetic_energy`` (n_frames,) in eV, and ``initial_total_energy`` (eV).
-
-    Notes
-    -----
-    MD is chaotic, so bitwise reproducibility needs the same libraries and one thread
-    (set ``OMP_NUM_THREADS=1``, as the generator's workers do).
-    """
-    from ase import Atoms, units
-    from ase.md.velocitydistribution import Stationary, ZeroRotation
-    from ase.md.verlet import VelocityVerlet
-    from tblite.ase import TBLite
-
-    validate_params(
-        "md_trajectory",
-        dict(traj_index=traj_index, n_frames=n_frames, temperature=temperature,
-             timestep_fs=timestep_fs, equilibration_fs=equilibration_fs,
-             frame_interval_fs=frame_interval_fs, seed=seed),
-        dict(traj_index=[Interval(int, 0, None)], n_frames=[Interval(int, 1, None)],
-             temperature=[Interval(float, 0, None, "neither")],
-             timestep_fs=[Interval(float, 0, None, "neither")],
-             equilibration_fs=[Interval(float, 0, None)],
-             frame_interval_fs=[Interval(float, 0, None, "neither")],
-             seed=[Interval(int, 0, None)]),
-    )
-    n_equil = _steps(equilibration_fs, timestep_fs, "equilibration_fs")
-    n_every = _steps(frame_interval_fs, timestep_fs, "frame_interval_fs")
-
-    atoms = Atoms("OH2", positions=xtb_minimum())
-    atoms.calc = TBLite(method="GFN2-xTB", verbosity=0)
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(traj_index)]))
-    kT = units.kB * float(temperature)
-    masses = atoms.get_masses()
-    atoms.set_momenta(rng.standard_normal((3, 3)) * np.sqrt(masses * kT)[:, None])
-    Stationary(atoms, preserve_temperature=False)
-    ZeroRotation(atoms, preserve_temperature=False)
-    target = 1.5 * kT
-    atoms.set_momenta(atoms.get_momenta() * math.sqrt(target / atoms.get_kinetic_energy()))
-    e_total0 = atoms.get_potential_energy() + atoms.get_kinetic_energy()
-
-    dyn = VelocityVerlet(atoms, timestep=timestep_fs * units.fs)
-    if n_equil:
-        dyn.run(n_equil)
-    pos = np.empty((n_frames, 3, 3))
-    epot = np.empty(n_frames)
-    ekin = np.empty(n_frames)
-    for k in range(n_frames):
-        if k:
-            dyn.run(n_every)
-        pos[k] = atoms.get_positions()
-        epot[k] = atoms.get_potential_energy()
-        ekin[k] = atoms.get_kinetic_energy()
-    return {
-        "positions": pos,
-        "time_fs": equilibration_fs + frame_interval_fs * np.arange(n_frames),
-        "potential_energy": epot,
-        "kinetic_energy": ekin,
-        "initial_total_energy": e_total0,
-    }
-
-
-def run_md(
-    n_trajectories: int = 20,
-    frames_per_trajectory: int = 500,
-    temperature: float = DEFAULT_TEMPERATURE,
-    timestep_fs: float = 0.2,
-    equilibration_fs: float = 100.0,
-    frame_interval_fs: float = 10.0,
-    seed: int = 0,
-) -> dict:
-    """Several :func:`md_trajectory` runs in series, stacked.
-
-    Parameters
-    ----------
-    n_trajectories : int, default=20
-        Number of trajectories (indices 0 … n_trajectories − 1).
-    frames_per_trajectory, temperature, timestep_fs, equilibration_fs, frame_interval_fs, seed
-        As in :func:`md_trajectory`.
-
-    Returns
-    -------
-    dict
-        ``positions`` (n, 3, 3) Å, ``trajectory_index`` and ``frame_index`` (n,), with
-        ``n = n_trajectories * frames_per_trajectory``.
-
-    See Also
-    --------
-    generate : the parallel, resumable version that caches trajectories on disk.
-    """
-    pos, traj, frame = [], [], []
-    for t in range(n_trajectories):
-        out = md_trajectory(t, frames_per_trajectory, temperature, timestep_fs,
-                            equilibration_fs, frame_interval_fs, seed)
-        pos.append(out["positions"])
-        traj.append(np.full(frames_per_trajectory, t))
-        frame.append(np.arange(frames_per_trajectory))
-    return {
-        "positions": np.concatenate(pos),
-        "trajectory_index": np.concatenate(traj),
-        "frame_index": np.concatenate(frame),
-    }
-
-
-# --------------------------------------------------------------------------- electronic structure
-
-
-@functools.lru_cache(maxsize=1)
-def _o_basis() -> list:
-    from pyscf import gto
-
-    shells = gto.uncontract(gto.basis.load("aug-cc-pvdz", "O"))
-    smallest: dict[int, float] = {}
-    for shell in shells:
-        exps = [prim[0] for prim in shell[1:]]
-        smallest[shell[0]] = min(smallest.get(shell[0], np.inf), *exps)
-    return shells + [[l, [smallest[l] / 3.0, 1.0]] for l in (0, 1, 2)]
-
-
-def make_basis() -> dict:
-    """PySCF basis of the H2O calculations.
-
-    Returns
-    -------
-    dict
-        ``{"O": shells, "H": "aug-cc-pvdz"}``: oxygen uncontracted aug-cc-pVDZ plus one extra
-        diffuse s, p and d shell each with exponent (smallest exponent of that l)/3.
-    """
-    return {"O": copy.deepcopy(_o_basis()), "H": "aug-cc-pvdz"}
-
-
-def _mol(positions: np.ndarray, charge: int = 0, spin: int = 0):
-    from pyscf import gto
-
-    mol = gto.Mole()
-    mol.atom = [("O", positions[0]), ("H", positions[1]), ("H", positions[2])]
-    mol.unit = "Angstrom"
-    mol.basis = make_basis()
-    mol.charge = charge
-    mol.spin = spin
-    mol.verbose = 0
-    mol.build()
-    return mol
-
-
-def _ks(mol, grids, restricted: bool):
-    from pyscf import dft
-
-    mf = dft.RKS(mol) if restricted else dft.UKS(mol)
-    mf.xc = XC
-    mf.conv_tol = CONV_TOL
-    mf.max_cycle = 100
-    mf.verbose = 0
-    if grids is None:
-        mf.grids.level = GRID_LEVEL
-    else:  # same nuclei, same grid: build it once per snapshot
-        mf.grids = grids
-    return mf
-
-
-def _fractional_mom(mf, ref_coeff: np.ndarray, ref_occ: np.ndarray):
-    """Maximum-overlap occupations that also allow a fractional occupation.
-
-    For each spin, the MOs spanning the occupied reference orbitals best are occupied; each
-    reference orbital with a fractional occupation passes it to the MO overlapping it most.
-    The reference stays the initial orbitals (IMOM), which keeps a core hole in the core.
-    """
-    s_ao = mf.get_ovlp()
-    occupied = [np.flatnonzero(ref_occ[s] > 0) for s in range(2)]
-    fractional = [np.flatnonzero((ref_occ[s] > 0) & (ref_occ[s] < 1)) for s in range(2)]
-
-    def get_occ(mo_energy=None, mo_coeff=None):
-        if mo_coeff is None:
-            mo_coeff = mf.mo_coeff
-        occ = np.zeros((2, mo_coeff[0].shape[1]))
-        for s in range(2):
-            proj = ref_coeff[:, occupied[s]].T @ s_ao @ mo_coeff[s]
-            chosen = np.argsort(-np.einsum("ij,ij->j", proj, proj), kind="stable")[: len(occupied[s])]
-            occ[s, chosen] = 1.0
-            for i in fractional[s]:
-                row = np.abs(ref_coeff[:, i] @ s_ao @ mo_coeff[s][:, chosen])
-                occ[s, chosen[np.argmax(row)]] = ref_occ[s, i]
-        return occ
-
-    mf.get_occ = get_occ
-    return mf
-
-
-def _hole_overlap(mf, ref: np.ndarray, s_ao: np.ndarray, below: float = 1.0) -> tuple[float, int]:
-    """|⟨ref|φ_h⟩| for the lowest-energy α MO with occupation < ``below``."""
-    occ = np.asarray(mf.mo_occ[0])
-    idx = np.flatnonzero(occ < below - 1e-8)
-    h = idx[np.argmin(np.asarray(mf.mo_energy[0])[idx])]
-    return float(abs(ref @ s_ao @ mf.mo_coeff[0][:, h])), int(h)
-
-
-def compute_snapshot(positions: Any, *, check: bool = True) -> dict:
-    """XPS, XES and XAS of one water geometry (B3LYP, PySCF).
-
-    Four SCF calculations on one DFT grid (level 1): RKS ground state; ΔSCF O 1s⁻¹ cation
-    (UKS with the α 1s emptied, maximum-overlap occupations); ΔSCF HOMO⁻¹ cation; and a
-    half-core-hole transition-potential state. Each starts from the ground-state orbitals.
-    See the module docstring for energies, intensities, alignment and normalisation.
-
-    Parameters
-    ----------
-    positions : array-like of shape (3, 3) or ase.Atoms
-        Cartesian coordinates in Å, atoms ordered O, H, H.
-    check : bool, default=True
-        Raise :class:`ItemError` when a sanity check fails: an SCF did not converge, the
-        binding energy is outside 530–550 eV, or a hole orbital overlaps its ground-state
-        orbital (O 1s or HOMO) by 0.9 or less (the hole slipped out of the orbital).
-
-    Returns
-    -------
-    dict
-        ``binding_energy`` (eV), ``homo_ip`` (ΔSCF, eV); sticks ``xes_energy``,
-        ``xes_intensity`` (valence orbitals from the deepest, unit sum) and ``xas_energy``,
-        ``xas_intensity`` (all virtual TP orbitals, oscillator strengths); broadened
-        ``xps``, ``xes``, ``xas`` on ``XPS_GRID``, ``XES_GRID``, ``XAS_GRID``; diagnostics
-        ``core_overlap``, ``tp_core_overlap``, ``homo_overlap``, ``tp_eps_1s`` (eV) and the
-        total energies ``e_ground``, ``e_core_hole``, ``e_homo_hole``, ``e_tp`` (Hartree).
-
-    Raises
-    ------
-    ItemError
-        When ``check`` is True and a sanity check fails; the message is the reason.
-    """
-    if hasattr(positions, "get_positions"):
-        positions = positions.get_positions()
-    pos = np.asarray(positions, dtype=np.float64)
-    if pos.shape != (3, 3) or not np.all(np.isfinite(pos)):
-        raise ValueError(
-            f"The 'positions' argument of compute_snapshot must be a finite (3, 3) array. "
-            f"Got shape {pos.shape} instead."
-        )
-    from pyscf import scf
-
-    failures: list[str] = []
-
-    # 1. ground state
-    mol = _mol(pos)
-    gs = _ks(mol, None, restricted=True)
-    gs.kernel()
-    if not gs.converged:
-        failures.append("ground-state SCF did not converge")
-    grids = gs.grids
-    c0, e0, occ0 = gs.mo_coeff, gs.mo_energy, gs.mo_occ
-    s_ao = gs.get_ovlp()
-    nocc = int(np.count_nonzero(occ0 > 0))
-    homo = nocc - 1
-    half = occ0 / 2.0
-    cation = _mol(pos, charge=1, spin=1)
-
-    # 2. O 1s core hole (ΔSCF); MOM keeps the hole in the 1s
-    occ_core = np.array([half, half])
-    occ_core[0, 0] = 0.0
-    ch = scf.addons.mom_occ(_ks(cation, grids, restricted=False), (c0, c0), occ_core)
-    ch.kernel(ch.make_rdm1((c0, c0), occ_core))
-    if not ch.converged:
-        failures.append("core-hole SCF did not converge")
-    be = (ch.e_tot - gs.e_tot) * HARTREE_EV
-    core_overlap, _ = _hole_overlap(ch, c0[:, 0], s_ao)
-    if not (_BE_WINDOW[0] <= be <= _BE_WINDOW[1]):
-        failures.append(f"binding energy {be:.2f} eV outside {_BE_WINDOW[0]}-{_BE_WINDOW[1]} eV")
-    if not core_overlap > _MIN_CORE_OVERLAP:
-        failures.append(f"core-hole orbital overlap {core_overlap:.3f} <= {_MIN_CORE_OVERLAP}")
-
-    # 3. valence (HOMO) hole (ΔSCF) for the XES energy scale
-    occ_val = np.array([half, half])
-    occ_val[0, homo] = 0.0
-    vh = scf.addons.mom_occ(_ks(cation, grids, restricted=False), (c0, c0), occ_val)
-    vh.kernel(vh.make_rdm1((c0, c0), occ_val))
-    if not vh.converged:
-        failures.append("valence-hole SCF did not converge")
-    homo_ip = (vh.e_tot - gs.e_tot) * HARTREE_EV
-    homo_overlap, _ = _hole_overlap(vh, c0[:, homo], s_ao)
-    if not homo_overlap > _MIN_CORE_OVERLAP:
-        failures.append(f"valence-hole orbital overlap {homo_overlap:.3f} <= {_MIN_CORE_OVERLAP}")
-
-    r_ao = mol.intor("int1e_r")  # (3, nao, nao)
-    val = np.arange(1, nocc)
-    d_xes = np.einsum("xij,i,jv->vx", r_ao, c0[:, 0], c0[:, val])
-    xes_e = be - homo_ip - (e0[homo] - e0[val]) * HARTREE_EV
-    xes_i = xes_e**3 * np.einsum("vx,vx->v", d_xes, d_xes)
-    xes_i = xes_i / xes_i.sum()
-
-    # 4. transition potential: half an α electron removed from the 1s
-    occ_tp = np.array([half, half])
-    occ_tp[0, 0] = 0.5
-    tp = _fractional_mom(_ks(mol, grids, restricted=False), c0, occ_tp)
-    tp.kernel(tp.make_rdm1((c0, c0), occ_tp))
-    if not tp.converged:
-        failures.append("transition-potential SCF did not converge")
-    tp_overlap, i1s = _hole_overlap(tp, c0[:, 0], s_ao)
-    if not tp_overlap > _MIN_CORE_OVERLAP:
-        failures.append(f"transition-potential core orbital overlap {tp_overlap:.3f} <= {_MIN_CORE_OVERLAP}")
-    eps_a = np.asarray(tp.mo_energy[0])
-    c_a = tp.mo_coeff[0]
-    virt = np.flatnonzero(np.asarray(tp.mo_occ[0]) == 0)
-    virt = virt[np.argsort(eps_a[virt], kind="stable")]
-    d_xas = np.einsum("xij,i,jv->vx", r_ao, c_a[:, i1s], c_a[:, virt])
-    de = eps_a[virt] - eps_a[i1s]
-    xas_i = 2.0 / 3.0 * de * np.einsum("vx,vx->v", d_xas, d_xas)
-    xas_e = be + eps_a[virt] * HARTREE_EV
-
-    if check and failures:
-        raise ItemError("; ".join(failures))
-
-    out = {
-        "binding_energy": float(be),
-        "homo_ip": float(homo_ip),
-        "xes_energy": xes_e,
-        "xes_intensity": xes_i,
-        "xas_energy": xas_e,
-        "xas_intensity": xas_i,
-        "core_overlap": core_overlap,
-        "tp_core_overlap": tp_overlap,
-        "homo_overlap": homo_overlap,
-        "tp_eps_1s": float(eps_a[i1s] * HARTREE_EV),
-        "e_ground": float(gs.e_tot),
-        "e_core_hole": float(ch.e_tot),
-        "e_homo_hole": float(vh.e_tot),
-        "e_tp": float(tp.e_tot),
-        "failures": failures,
-    }
-    out.update(broadened_spectra(be, xes_e, xes_i, xas_e, xas_i))
-    return out
-
-
-# --------------------------------------------------------------------------- broadening
-
-
-def broaden(
-    sticks_e: Any,
-    sticks_i: Any,
-    grid: Any,
-    fwhm_gauss: Any,
-    fwhm_lorentz: float = LORENTZ_FWHM,
-) -> np.ndarray:
-    """Broaden stick spectra with area-normalised Voigt profiles.
-
-    Parameters
-    ----------
-    sticks_e : array-like of shape (..., n_sticks)
-        Stick energies (eV). NaN marks padding and is ignored.
-    sticks_i : array-like of shape (..., n_sticks)
-        Stick intensities; each profile integrates to its intensity.
-    grid : array-like of shape (n_points,)
-        Energies at which the spectrum is evaluated.
-    fwhm_gauss : float or array-like broadcastable to ``sticks_e``
-        Gaussian full width at half maximum of every stick, or one per stick.
-    fwhm_lorentz : float, default=0.16
-        Lorentzian full width at half maximum.
-
-    Returns
-    -------
-    spectrum : ndarray of shape (..., n_points)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> grid = np.linspace(530, 550, 2001)
-    >>> s = broaden([540.0], [2.0], grid, fwhm_gauss=0.5, fwhm_lorentz=0.0)
-    >>> round(float(s.sum() * (grid[1] - grid[0])), 6), float(grid[s.argmax()])
-    (2.0, 540.0)
-    """
-    from scipy.special import voigt_profile
-
-    e = np.asarray(sticks_e, dtype=np.float64)
-    inten = np.asarray(sticks_i, dtype=np.float64)
-    grid = np.asarray(grid, dtype=np.float64)
-    if e.shape != inten.shape:
-        raise ValueError(
-            f"The 'sticks_e' and 'sticks_i' arguments of broaden must have the same shape. "
-            f"Got {e.shape} and {inten.shape} instead."
-        )
-    if grid.ndim != 1:
-        raise ValueError(f"The 'grid' argument of broaden must be 1-D. Got shape {grid.shape} instead.")
-    fwhm_g = np.broadcast_to(np.asarray(fwhm_gauss, dtype=np.float64), e.shape)
-    if np.any(fwhm_g < 0) or fwhm_lorentz < 0 or (np.any(fwhm_g == 0) and fwhm_lorentz == 0):
-        raise ValueError(
-            "The widths of broaden must be non-negative and not both zero. "
-            f"Got fwhm_gauss={fwhm_gauss!r}, fwhm_lorentz={fwhm_lorentz!r} instead."
-        )
-    pad = ~np.isfinite(e)
-    e = np.where(pad, 0.0, e)
-    inten = np.where(pad, 0.0, inten)
-    sigma = fwhm_g / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-    gamma = 0.5 * fwhm_lorentz
-    prof = voigt_profile(grid - e[..., None], sigma[..., None], gamma)
-    return np.einsum("...s,...sg->...g", inten, prof)
-
-
-def xas_gaussian_fwhm(energy: Any, binding_energy: Any) -> np.ndarray:
-    """Energy-dependent Gaussian FWHM of the XAS broadening.
-
-    0.8 eV below ``binding_energy − 2`` eV, rising linearly to 4 eV at ``binding_energy + 8``
-    eV and constant above.
-
-    Parameters
-    ----------
-    energy : array-like
-        Stick energies in eV.
-    binding_energy : float or array-like broadcastable to ``energy``
-        O 1s binding energy in eV.
-
-    Returns
-    -------
-    ndarray
-        FWHM in eV, same shape as ``energy``.
-    """
-    rel = np.asarray(energy, dtype=np.float64) - np.asarray(binding_energy, dtype=np.float64)
-    t = np.clip((rel - XAS_RAMP[0]) / (XAS_RAMP[1] - XAS_RAMP[0]), 0.0, 1.0)
-    return XAS_FWHM[0] + t * (XAS_FWHM[1] - XAS_FWHM[0])
-
-
-def broadened_spectra(be: Any, xes_e: Any, xes_i: Any, xas_e: Any, xas_i: Any) -> dict:
-    """XPS, XES and XAS on the standard grids from sticks (single or batched).
-
-    Parameters
-    ----------
-    be : float or array-like of shape (n,)
-        O 1s binding energies in eV.
-    xes_e, xes_i : array-like of shape (..., n_sticks)
-        XES sticks.
-    xas_e, xas_i : array-like of shape (..., n_sticks)
-        XAS sticks.
-
-    Returns
-    -------
-    dict
-        ``xps``, ``xes``, ``xas`` with shape (..., 100), on ``XPS_GRID``, ``XES_GRID`` and
-        ``XAS_GRID``.
-    """
-    be = np.asarray(be, dtype=np.float64)
-    xas_e = np.asarray(xas_e, dtype=np.float64)
-    return {
-        "xps": broaden(be[..., None], np.ones(be.shape + (1,)), _grid(XPS_GRID), XPS_GAUSS_FWHM),
-        "xes": broaden(xes_e, xes_i, _grid(XES_GRID), XES_GAUSS_FWHM),
-        "xas": broaden(xas_e, xas_i, _grid(XAS_GRID), xas_gaussian_fwhm(xas_e, be[..., None])),
-    }
 
 
 # --------------------------------------------------------------------------- generator
@@ -718,14 +161,6 @@ def _chunk_range(chunk_id: int, chunk_size: int, n_snapshots: int) -> range:
     return range(chunk_id * chunk_size, min((chunk_id + 1) * chunk_size, n_snapshots))
 
 
-def _pad(rows: list, fill: float) -> np.ndarray:
-    width = max((len(r) for r in rows), default=0)
-    out = np.full((len(rows), width), fill)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
 def _spectra_chunk(chunk_id: int, *, geometry_dir, n_snapshots, chunk_size,
                    frames_per_trajectory) -> dict:
     import h5py
@@ -760,7 +195,7 @@ def _spectra_chunk(chunk_id: int, *, geometry_dir, n_snapshots, chunk_size,
         return np.asarray(rows[key], dtype=dtype)
 
     def padded(key, fill, dtype):
-        return _pad(rows.get(key, []), fill).astype(dtype)
+        return pad_rows(rows.get(key, []), fill).astype(dtype)
 
     pos_arr = stack("positions", np.float64, (3, 3))
     npts = XPS_GRID[2]
@@ -771,11 +206,11 @@ def _spectra_chunk(chunk_id: int, *, geometry_dir, n_snapshots, chunk_size,
         "structure/frame_index": stack("frame_index", np.int32),
         "structure/internal_coordinates": internal_coordinates(pos_arr) if n else np.zeros((0, 3)),
         "xps/binding_energy": stack("binding_energy", np.float64),
-        "xps/energy": _grid(XPS_GRID),
+        "xps/energy": energy_grid(XPS_GRID),
         "xps/spectrum": stack("xps", np.float32, (npts,)),
-        "xes/energy": _grid(XES_GRID),
+        "xes/energy": energy_grid(XES_GRID),
         "xes/spectrum": stack("xes", np.float32, (XES_GRID[2],)),
-        "xas/energy": _grid(XAS_GRID),
+        "xas/energy": energy_grid(XAS_GRID),
         "xas/spectrum": stack("xas", np.float32, (XAS_GRID[2],)),
         "sticks/xes_energy": padded("xes_energy", np.nan, np.float32),
         "sticks/xes_intensity": padded("xes_intensity", 0.0, np.float32),
@@ -995,13 +430,8 @@ def assemble(
     """
     import h5py
 
-    chunk_dir = Path(chunk_dir)
-    if (chunk_dir / "chunks").is_dir():
-        chunk_dir = chunk_dir / "chunks"
-    paths = sorted(chunk_dir.glob("chunk_*.h5"))
-    paths = [p for p in paths if is_complete(p)]
-    if not paths:
-        raise DataFormatError(f"No complete chunk files in {chunk_dir}.")
+    paths = complete_chunk_files(chunk_dir)
+    chunk_dir = paths[0].parent
     data: dict[str, list] = {k: [] for k in _PER_SNAPSHOT}
     exc_idx, exc_reason = [], []
     attrs0 = None
@@ -1018,32 +448,24 @@ def assemble(
                 for g in ("xps", "xes", "xas"):
                     grids[g] = f[f"{g}/energy"][()]
             else:
-                for k in ("seed", "temperature_K", "xc", "basis", "grid_level", "chunk_size"):
-                    if not _same(attrs.get(k), attrs0.get(k)):
-                        raise DataFormatError(f"{p} has {k}={attrs.get(k)!r}, other chunks {attrs0.get(k)!r}.")
+                check_same_attrs(p, attrs, attrs0, ("seed", "temperature_K", "xc", "basis",
+                                                    "grid_level", "chunk_size"))
             covered.update(range(int(f.attrs["snapshot_start"]), int(f.attrs["snapshot_stop"])))
             for k in _PER_SNAPSHOT:
                 data[k].append(f[k][()])
             exc_idx.extend(f["excluded/index"][()].tolist())
             exc_reason.extend(r.decode() if isinstance(r, bytes) else str(r) for r in f["excluded/reason"][()])
-    missing = n_total - len(covered & set(range(n_total)))
-    if missing and not allow_incomplete:
-        raise DataFormatError(
-            f"{missing} of {n_total} snapshots have no chunk in {chunk_dir}; finish the run or "
-            f"pass allow_incomplete=True."
-        )
+    missing = sorted(set(range(n_total)) - covered)
+    check_coverage(missing, n_total, "snapshots", chunk_dir, allow_incomplete)
     merged = {}
     for k, parts in data.items():
-        if k in _PADDED:
-            width = max(a.shape[1] for a in parts)
-            parts = [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=_PADDED[k]) for a in parts]
-        merged[k] = np.concatenate(parts).astype(_PER_SNAPSHOT[k])
+        joined = concat_padded(parts, _PADDED[k]) if k in _PADDED else np.concatenate(parts)
+        merged[k] = joined.astype(_PER_SNAPSHOT[k])
     order = np.argsort(merged["structure/snapshot_index"], kind="stable")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
     opts = dict(compression="gzip", compression_opts=6, shuffle=True, track_times=False)
-    with h5py.File(tmp, "w", track_order=False) as f:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w", track_order=False) as f:
         for k, v in merged.items():
             f.create_dataset(k, data=v[order], chunks=True if v.ndim else None, **opts)
         for g, grid in grids.items():
@@ -1060,27 +482,15 @@ def assemble(
         f.attrs["n_snapshots"] = len(order)
         f.attrs["n_snapshots_requested"] = int(n_total)
         f.attrs["n_excluded"] = len(exc_idx)
-        f.attrs["n_missing"] = int(missing)
+        f.attrs["n_missing"] = len(missing)
         f.attrs["energy_unit"] = "eV"
         f.attrs["length_unit"] = "angstrom"
         f.attrs["normalisation"] = (
             "XPS: unit-area line; XES: sticks sum to 1; XAS: absolute oscillator strengths per "
             "core spin-orbital (spectrum in 1/eV)"
         )
-    os.replace(tmp, out_path)
     sha = sha256sum(out_path)
     logger.info("wrote %s: %d snapshots, %d excluded, sha256 %s", out_path, len(order), len(exc_idx), sha)
     if verbose:
         print(f"{sha}  {out_path}")
     return sha
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bytes):
-        a = a.decode()
-    if isinstance(b, bytes):
-        b = b.decode()
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except (TypeError, ValueError):  # pragma: no cover
-        return a == b

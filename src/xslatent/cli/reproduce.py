@@ -38,6 +38,7 @@ def run(args) -> int:
     """Run ``reproduce``; errors are reported by :func:`xslatent.cli.main.main`."""
     seed = DEFAULT_SEED if args.seed is None else args.seed
     device = args.device or DEFAULT_DEVICE
+    eca_fit_on = getattr(args, "eca_fit_on", None)  # `analyse` shares this run() without the option
     if args.target in ("h2o", "geo2", "paper"):
         if args.target == "h2o":
             from ..pipeline.h2o import reproduce_h2o as reproduce
@@ -47,7 +48,7 @@ def run(args) -> int:
             from ..pipeline.paper import reproduce_paper as reproduce
         with dask_client(args.scheduler) as client:
             reproduce(args.out, budget=args.budget or "quick", seed=seed, device=device,
-                      client=client, eca_fit_on=args.eca_fit_on or "test")
+                      client=client, eca_fit_on=eca_fit_on or "test")
         return 0
     from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset
@@ -64,8 +65,8 @@ def run(args) -> int:
         cfg["seed"] = args.seed
     if args.device:
         cfg["device"] = args.device
-    if args.eca_fit_on:
-        cfg["eca_fit_on"] = args.eca_fit_on
+    if eca_fit_on:
+        cfg["eca_fit_on"] = eca_fit_on
     data = load_dataset(args.target)
     with dask_client(args.scheduler) as client:
         reproduce_dataset(data, args.out, cfg, client=client)

@@ -96,3 +96,27 @@ def test_reconstruction_follows_the_moving_fifth_and_sixth_neighbours(geo2_run):
     # the targets depend on r5, r6 and pressure: the best model's curves follow the truth
     best = max(rho.values(), key=lambda r: r["rho_5"] + r["rho_6"])
     assert best["rho_5"] >= 0.8 and best["rho_6"] >= 0.8
+
+
+def test_species_distances_in_angstrom(geo2_run):
+    out, res = geo2_run
+    sp = res["species_distances"]
+    test = _clusters().train_test_split(test_size=0.2, random_state=0)[1]
+    r, z = test.metadata["neighbor_distances"], test.metadata["neighbor_numbers"]
+    for row in sp["per_pressure"]:
+        m = test.groups == row["pressure_GPa"]
+        assert row["Ge–O true (Å)"] == pytest.approx(r[m][z[m] == 8].mean(), rel=1e-12)
+        assert row["Ge–Ge true (Å)"] == pytest.approx(r[m][z[m] == 32].mean(), rel=1e-12)
+    assert {row["model"] for row in sp["mae"]} == {"NNCA k=1", "NNCA k=2", "ECA k=1", "ECA k=2"}
+    for row in sp["mae"]:
+        # reconstructed distances stay within the clusters' range: errors of tenths of an Å
+        assert 0 <= row["Ge–O MAE (Å)"] < 1.0 and 0 <= row["Ge–Ge MAE (Å)"] < 1.0
+    # one component: the reconstructed first shell is monotonic in the fitted latent
+    d = sp["first_shell"]["NNCA k=1"]
+    t = np.array(list(d["latent"].values()))
+    s = np.array(list(d["shell_rec"].values()))
+    order = np.argsort(t)
+    assert np.all(np.diff(s[order]) >= -1e-9) or np.all(np.diff(s[order]) <= 1e-9)
+    html = (out / "report.html").read_text()
+    assert "Fig. 5 in ångström" in html and "largest loadings" in html
+    assert (out / "fig5_species_mae.csv").is_file()

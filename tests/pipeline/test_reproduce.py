@@ -76,10 +76,15 @@ def test_known_answer_r2_ranges_and_orderings(h2o_run):
     # same seeds then give the same scores for all three.
     for s in ("XAS", "XPS"):
         for k in (1, 2):
-            for m in ("EDNN", "NNCA", "ECA", "emulator"):
+            for m in ("EDNN", "NNCA", "ECA", "ECA (fit on train)", "emulator"):
                 assert rows[(s, k)][m] == pytest.approx(rows[("XES", k)][m], abs=1e-3), (s, k, m)
-    eca1, eca2, emu = rows[("XES", 1)]["ECA"], rows[("XES", 2)]["ECA"], rows[("XES", 1)]["emulator"]
+    # out of sample: ECA fitted on the train split (the paper's test-split fit is in "ECA")
+    eca1, eca2 = rows[("XES", 1)]["ECA (fit on train)"], rows[("XES", 2)]["ECA (fit on train)"]
+    emu = rows[("XES", 1)]["emulator"]
     assert rows[("XES", 2)]["emulator"] == emu  # one emulator serves both ranks
+    # fitted on the split it is scored on, ECA scores at least as high (the optimistic protocol)
+    for k in (1, 2):
+        assert rows[("XES", k)]["ECA"] >= rows[("XES", k)]["ECA (fit on train)"] - 1e-3
     assert 0.85 <= emu <= 0.95  # 2 candidates, 15 epochs: a good but unfinished emulator
     # one direction covers most of the variance; the second adds the rest the emulator learned
     assert 0.80 <= eca1 <= 0.88 and eca2 >= eca1 + 0.03
@@ -92,8 +97,11 @@ def test_known_answer_r2_ranges_and_orderings(h2o_run):
         # NNCA's score at least and stays below the emulator
         assert rows[("XES", k)]["NNCA"] - 0.01 <= rows[("XES", k)]["EDNN"] < emu
     res = result["results"][0]
+    # with the paper's emulator space (Table 5) the 2-candidate search falls below ridge in CV,
+    # so the nesting rule refits the emulator warm-started from ridge: it must not end below it
+    assert emu >= rows[("XES", 1)]["ridge"] - 0.005
     assert [(fb.model, fb.used) for fb in res.fallbacks] == [
-        ("emulator", "search"),
+        ("emulator", "warm start from ridge"),
         ("EDNN k=1", "warm start from NNCA k=1"),
         ("EDNN k=2", "warm start from NNCA k=2"),
     ]
@@ -164,3 +172,31 @@ def test_cli_info_on_dataset_and_model(tmp_path, capsys):
     save_model(MLPEmulator((4,), max_iter=2, random_state=0).fit(d.X, d.Y), tmp_path / "m")
     assert main(["info", str(tmp_path / "m")]) == 0
     assert "model MLPEmulator" in capsys.readouterr().out
+
+
+def test_eca_fitted_on_test_by_default_and_on_train_beside_it(h2o_run):
+    out, result, _ = h2o_run
+    for res in result["results"]:
+        assert res.eca_fit_on == "test"
+        eca, eca_train = res.models["eca"], res.models["eca_train"]
+        # the paper's protocol: the cumulative R2 ECA maximized is the test R2 we report
+        np.testing.assert_allclose([res.r2[("ECA", k)] for k in (1, 2)], eca.r2_per_rank_[:2], atol=1e-5)
+        # fitted on train, its own R2 is the train one and the test R2 is out of sample
+        assert not np.allclose(eca_train.r2_per_rank_[:2], [res.r2[("ECA (fit on train)", k)] for k in (1, 2)])
+        assert (out / "models" / res.name / "eca_train" / "model.safetensors").is_file()
+    rows = list(csv.DictReader(open(out / "table1.csv")))
+    for r, res in zip(rows, [res for res in result["results"] for _ in (1, 2)]):
+        assert float(r["ECA (fit on train)"]) == round(res.r2[("ECA (fit on train)", int(r["k"]))], 4)
+    assert "optimistic" in (out / "report.html").read_text()
+
+
+def test_eca_fit_on_is_validated(tmp_path):
+    from xslatent.exceptions import InvalidParameterError
+    from xslatent.pipeline.analysis import analyse_target
+
+    with pytest.raises(InvalidParameterError, match="'eca_fit_on'.*'test', 'train'.*Got 'valid'"):
+        analyse_target("XES", _toy_h2o(40)["XES"], tmp_path, system="h2o", budget=TINY, eca_fit_on="valid")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('eca_fit_on = "all"\n')
+    with pytest.raises(InvalidParameterError, match="'eca_fit_on'.*Got 'all'"):
+        read_config(bad)

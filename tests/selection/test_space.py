@@ -43,7 +43,8 @@ def test_presets_load_and_sample(name):
         ("geo2-ednn", "decoder_layer_sizes", {2, 3, 4}, {8, 32, 64, 128, 256}),
         ("h2o-nnca", "decoder_layer_sizes", {2, 3, 4, 5}, {5, 10, 50, 100, 200, 500}),
         ("geo2-nnca", "decoder_layer_sizes", {2, 3}, {64, 128}),
-        ("h2o-emulator", "hidden_layer_sizes", {1, 2, 3, 4}, {32, 64, 128, 256}),
+        ("h2o-emulator", "hidden_layer_sizes", {2, 3, 4, 5}, {5, 10, 50, 100, 200, 500}),
+        ("geo2-emulator", "hidden_layer_sizes", {2, 3}, {64, 128}),
         ("h2o-ednn-square-lrelu", "encoder_layer_sizes", {1, 2, 3, 4, 5}, {3}),
         ("h2o-ednn-square-lrelu", "decoder_layer_sizes", {1, 2, 3, 4, 5}, {100}),
         ("geo2-ednn-square-lrelu", "encoder_layer_sizes", {1, 2, 3, 4, 5}, {153}),
@@ -56,6 +57,31 @@ def test_preset_grids_follow_the_paper(name, key, depths, widths):
     )
     assert {len(c[key]) for c in cands} == depths
     assert {c[key][0] for c in cands} == widths
+
+
+#: paper Supplementary Table 5 (NNCA decoders; Section II: "the same search spaces that were
+#: used for the emulators of the ECA implementations"): system -> (depths, widths)
+PAPER_TABLE5 = {"h2o": ([2, 3, 4, 5], [5, 10, 50, 100, 200, 500]), "geo2": ([2, 3], [64, 128])}
+
+
+@pytest.mark.parametrize("system", ["h2o", "geo2"])
+def test_emulator_space_is_the_nnca_decoder_space_of_table5(system):
+    depths, widths = PAPER_TABLE5[system]
+    emu = load_preset(f"{system}-emulator")
+    nnca = load_preset(f"{system}-nnca")
+    # exhaustive grids: every (depth, width, learning rate, L2) combination exactly once
+    assert emu.grid_size() == nnca.grid_size() == len(depths) * len(widths) * 5 * 6
+    e = emu.sample(10_000, random_state=0)
+    n = nnca.sample(10_000, random_state=0)
+    assert len(e) == emu.grid_size()
+    shapes = sorted((len(c["hidden_layer_sizes"]), c["hidden_layer_sizes"][0]) for c in e)
+    assert sorted(set(shapes)) == [(d, w) for d in depths for w in widths]
+    drop = ("hidden_layer_sizes", "decoder_layer_sizes", "activation")
+    assert {(c["hidden_layer_sizes"], c["learning_rate_init"], c["alpha"]) for c in e} == {
+        (c["decoder_layer_sizes"], c["learning_rate_init"], c["alpha"]) for c in n
+    }
+    assert all(set(c) - set(drop) == {"learning_rate_init", "alpha"} for c in e)
+    assert "Table 5" in emu.reference
 
 
 def test_square_lrelu_is_exhaustive_and_leaky():

@@ -39,7 +39,7 @@ def run(args) -> int:
     from ..exceptions import InvalidParameterError
     from .reproduce import run as reproduce_run
 
-    if args.target in ("h2o", "geo2"):
+    if args.target in ("h2o", "geo2", "paper"):
         raise InvalidParameterError(
             f"The 'DATA' argument of analyse must be a Dataset file or h2o:xes, h2o:xas or "
             f"h2o:xps. Got {args.target!r}; for the paper's full workflow use "

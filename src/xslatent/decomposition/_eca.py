@@ -102,7 +102,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
 
     References
     ----------
-    J. Niskanen et al., Phys. Rev. E 2022 (ECA); A. Vladyka et al., PCCP 25 (2023) 6707.
+    J. Niskanen et al., R. Soc. Open Sci. 9, 220093 (2022) (ECA); A. Vladyka et al., PCCP 25 (2023) 6707.
     """
 
     _parameter_constraints = {

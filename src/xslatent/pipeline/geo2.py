@@ -26,7 +26,9 @@ from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from ._budgets import announce
 from .analysis import BUDGETS, analyse_target
-from .tables import PAPER_TABLE2, notes_html, table_notes, table_rows, write_table
+from .geo2_distances import species_report
+from .geo2_extras import extra_sections
+from .tables import PAPER_TABLE2, eca_note, notes_html, table_notes, table_rows, write_table
 
 __all__ = ["reproduce_geo2", "reconstruct_distances", "coordination_table", "learnability",
            "pressure_mean_prediction", "site_pressures"]
@@ -149,12 +151,14 @@ def _fig8(components: dict, n_atoms):
 
 
 def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None, data=None, split="random",
-                   log=print) -> dict:
+                   eca_fit_on="test", log=print) -> dict:
     """Run the GeO2 analysis; write table2, figures, models, gate numbers and ``report.html``.
 
     ``split="group"`` keeps whole melt-quench runs (the data's ``groups``) on one side of the
     test split; with ``budget.n_resamples`` > 0 the report adds bootstrap intervals,
     decisiveness and reconstructability (:func:`xslatent.pipeline.uncertainty.geo2_sections`).
+    ``eca_fit_on`` ("test", the paper's protocol, or "train") is the split ECA is fitted on for
+    the table's ECA column, the reconstruction and Fig. 8; the other is reported beside it.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +171,8 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     announce(b, "geo2", data, client=client, device=device, log=log)
     t0 = time.time()
     res, prep = analyse_target("moments", data, out, system="geo2", budget=b, seed=seed, device=device,
-                               client=client, y_scaling="feature", split=split, log=log)
+                               client=client, y_scaling="feature", split=split, eca_fit_on=eca_fit_on,
+                               log=log)
     rows = table_rows([res], PAPER_TABLE2)
     notes = table_notes([res])
     md = write_table(rows, out, "table2", notes)
@@ -203,6 +208,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
                 fh.write(f"{label},{p:g}," + ",".join(f"{v:.5f}" for v in rec[p][0]) + "\n")
     fig5 = _fig5(recon, true, ge_fraction, pressures, n_atoms)
     fig5.savefig(out / "fig5_reconstruction.png", dpi=110)
+    species_section, species = species_report(recon, prep, res, out, n_atoms, log=log)
     comps = {"ECA v1": res.models["eca"].components_[0], "ECA v2": res.models["eca"].components_[1],
              "NNCA k=1": res.models["nnca_k1"].components_[0]}
     comps.update({f"NNCA k=2 v{j + 1}": v for j, v in enumerate(res.models["nnca_k2"].components_)})
@@ -214,7 +220,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     sections = [
         Section("Table 2: covered variance R2 on the test split", [
             f"<p>Budget <b>{b.name}</b>; seed {seed}; paper's numbers (their data) beside ours; ridge and "
-            "per-pressure mean are baselines.</p>", table_html(rows), notes_html(notes)]),
+            f"per-pressure mean are baselines. {eca_note(eca_fit_on)}</p>", table_html(rows), notes_html(notes)]),
         Section("Learnability of the targets", [
             f"<p>Full emulator test R2 over the 8 moments: <b>{gate['emulator_r2']:.3f}</b> (gate ≥ 0.65: "
             f"{'met' if gate['gate_overall_ge_0.65'] else 'NOT met'}); line means ≥ 0.9: "
@@ -229,8 +235,10 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
             "reconstructed from the test spectra's moments (panel titles: true share of Ge at that rank "
             "over the pressures). Spearman correlation across pressures:</p>",
             table_html(rec_rows), figure_html(fig5)]),
+        species_section,
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
+    sections += extra_sections(data, res, out, log=log)
     if b.n_resamples:
         from .uncertainty import geo2_sections
 
@@ -247,4 +255,4 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
                  sections, prov)
     log(f"wrote {out / 'report.html'}")
     return {"table": rows, "gate": gate, "coordination": cn_rows, "reconstruction_spearman": rec_rows,
-            "result": res}
+            "species_distances": species, "result": res}

@@ -13,7 +13,7 @@ from ..report import Section, figure_html, table_html, write_report
 from ._common import provenance
 from ._budgets import announce
 from .analysis import BUDGETS, analyse_target
-from .tables import PAPER_TABLE1, notes_html, table_notes, table_rows, write_table
+from .tables import PAPER_TABLE1, eca_note, notes_html, table_notes, table_rows, write_table
 
 __all__ = ["reproduce_h2o", "spectral_deviation"]
 
@@ -30,7 +30,7 @@ def _ordered_bonds(x_scaler):
     return valid
 
 
-def _figures(results, preps, datasets, sections, out):
+def _figures(results, preps, datasets, sections, out, log=print):
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_basis_vectors, plot_mean_spectrum, plot_slice_maps
@@ -70,6 +70,8 @@ def _figures(results, preps, datasets, sections, out):
         body.append(figure_html(fig))
         for m, V in comps.items():
             for j, v in enumerate(V):
+                log(f"[{res.name}] {m} v{j + 1} (standardized): "
+                    + ", ".join(f"{n} {x:+.3f}" for n, x in zip(datasets[res.name].feature_names, v)))
                 rows.append({"target": res.name, "method": m, "vector": j + 1,
                              **{n: float(x) for n, x in zip(datasets[res.name].feature_names, v)}})
     body.append(table_html(rows))
@@ -77,7 +79,7 @@ def _figures(results, preps, datasets, sections, out):
 
 
 def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None, datasets=None,
-                  spectra=SPECTRA, split="random", log=print) -> dict:
+                  spectra=SPECTRA, split="random", eca_fit_on="test", log=print) -> dict:
     """Run the H2O analysis and write tables, figures, models and ``report.html``.
 
     Parameters
@@ -93,11 +95,14 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     split : {"random", "group"}
         Test split of rows, or of whole MD trajectories (the honest one: frames of one
         trajectory are correlated).
+    eca_fit_on : {"test", "train"}, default="test"
+        Split ECA is fitted on for the table's ECA column (the paper's "test"); the other is
+        reported beside it (:func:`xslatent.pipeline.analysis.analyse_target`).
 
     Returns
     -------
     dict
-        ``{"table": rows, "results": TargetResult list}``.
+        ``{"table": rows, "results": TargetResult list, "preps": {name: Prepared}}``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +116,7 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     results, preps = [], {}
     for s in spectra:
         res, prep = analyse_target(s, datasets[s], out, system="h2o", budget=b, seed=seed, device=device,
-                                   client=client, split=split, log=log)
+                                   client=client, split=split, eca_fit_on=eca_fit_on, log=log)
         results.append(res)
         preps[s] = prep
     rows = table_rows(results, PAPER_TABLE1)
@@ -122,8 +127,9 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
         f"<p>Budget <b>{b.name}</b> ({b.cv}-fold CV; candidates per search {b.n_iter}); seed {seed}; "
         f"{split} test split. "
         "The paper's numbers (their data) are printed beside ours; ridge and per-trajectory mean are "
-        "baselines (a model below them has not learned).</p>", table_html(rows), notes_html(notes)])]
-    _figures(results, preps, datasets, sections, out)
+        "baselines (a model below them has not learned). "
+        f"{eca_note(eca_fit_on)}</p>", table_html(rows), notes_html(notes)])]
+    _figures(results, preps, datasets, sections, out, log=log)
     if b.n_resamples:
         from .uncertainty import h2o_sections
 
@@ -138,4 +144,4 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
     write_report(out / "report.html", "xslatent: H2O O K-edge spectra (paper Table 1, Figs 2–3)", sections, prov)
     log(f"wrote {out / 'report.html'}")
-    return {"table": rows, "results": results}
+    return {"table": rows, "results": results, "preps": preps}

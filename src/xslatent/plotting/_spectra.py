@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_mean_spectrum", "plot_basis_vectors", "plot_slice_maps"]
+from ..exceptions import InvalidParameterError
+
+__all__ = ["plot_mean_spectrum", "plot_spectra_per_group", "plot_basis_vectors", "plot_slice_maps"]
 
 
 def _axes(ax, figsize=(5, 3.5)):
@@ -34,6 +36,61 @@ def plot_mean_spectrum(energy, Y, ax=None, title=None, quantiles=(0.05, 0.95), x
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_spectra_per_group(energy, spectra, groups, ax=None, quantiles=(0.1, 0.9), title=None,
+                           xlabel="energy (eV)", group_label="{} GPa"):
+    """Mean spectrum and its 10–90 % band for each group, e.g. per pressure (paper Fig. 2d).
+
+    Parameters
+    ----------
+    energy : array-like of shape (n_channels,) or None
+        Energy grid; None plots against the channel index.
+    spectra : array-like of shape (n_samples, n_channels)
+    groups : array-like of shape (n_samples,)
+        Group of each spectrum; one line and band per distinct value, in sorted order.
+    ax : matplotlib Axes, optional
+    quantiles : (float, float), default=(0.1, 0.9)
+        Band drawn around each group's mean.
+    title : str, optional
+    xlabel : str
+    group_label : str
+        Format of each group's legend entry.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (6, 4))
+    Y = np.asarray(spectra, dtype=float)
+    g = np.asarray(groups)
+    if Y.ndim != 2 or g.shape != (Y.shape[0],):
+        raise InvalidParameterError(
+            f"The 'groups' argument must have one entry per spectrum ({Y.shape[0]} for spectra of shape "
+            f"{Y.shape}). Got shape {g.shape} instead."
+        )
+    x = np.arange(Y.shape[1]) if energy is None else np.asarray(energy)
+    levels = np.unique(g)
+    colors = _colormap("viridis", len(levels))
+    for c, level in zip(colors, levels):
+        Yg = Y[g == level]
+        lo, hi = np.quantile(Yg, quantiles, axis=0)
+        ax.fill_between(x, lo, hi, color=c, alpha=0.2, lw=0)
+        name = f"{level:g}" if isinstance(level, (int, float, np.number)) else str(level)
+        ax.plot(x, Yg.mean(axis=0), color=c, lw=1.3, label=group_label.format(name))
+    ax.set_xlabel(xlabel if energy is not None else "channel")
+    ax.set_ylabel("intensity")
+    ax.legend(fontsize=6, ncol=2, title=f"mean, {int(quantiles[0] * 100)}–{int(quantiles[1] * 100)} % band",
+              title_fontsize=6)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _colormap(name, n):
+    import matplotlib
+
+    return matplotlib.colormaps[name](np.linspace(0.0, 0.9, max(n, 1)))
 
 
 def plot_basis_vectors(components: dict, feature_names, ax=None, title=None, bands: dict | None = None):

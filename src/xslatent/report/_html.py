@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._fileio import atomic_write_text
 
-__all__ = ["Section", "figure_html", "table_html", "write_report", "atomic_write_text"]
+__all__ = ["Section", "figure_html", "png_html", "table_html", "write_report", "atomic_write_text"]
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -34,7 +34,16 @@ def figure_html(fig, caption: str = "", dpi: int = 110) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return _img(buf.getvalue(), caption)
+
+
+def png_html(path, caption: str = "") -> str:
+    """Embed a PNG file written earlier (e.g. by a pipeline step) as base64."""
+    return _img(Path(path).read_bytes(), caption)
+
+
+def _img(png: bytes, caption: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">{cap}</figure>'
 

@@ -57,6 +57,38 @@ class _BaseScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_n_features(self, X)
         return X
 
+    def transform(self, X: Any) -> np.ndarray:
+        """Scale ``X`` (features, or spectra for the global scaler).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to scale.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            ``(X - mean_) / scale_``.
+        """
+        X = self._check_transform_input(X)
+        return (X - self.mean_) / self.scale_
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Standardized data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            ``X * scale_ + mean_``.
+        """
+        X = self._check_transform_input(X)
+        return X * self.scale_ + self.mean_
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable description of the scaler.
 
@@ -274,38 +306,6 @@ class FeatureScaler(_BaseScaler):
         self.n_samples_seen_ = X.shape[0]
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
-        """Standardize ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to scale.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-            ``(X - mean_) / scale_``.
-        """
-        X = self._check_transform_input(X)
-        return (X - self.mean_) / self.scale_
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Undo :meth:`transform`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Standardized data.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-            ``X * scale_ + mean_``.
-        """
-        X = self._check_transform_input(X)
-        return X * self.scale_ + self.mean_
-
 
 @register_model(kind="scaler")
 class GlobalSpectrumScaler(_BaseScaler):
@@ -395,38 +395,6 @@ class GlobalSpectrumScaler(_BaseScaler):
         self.n_features_in_ = X.shape[1]
         self.n_samples_seen_ = X.shape[0]
         return self
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Scale spectra.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_channels)
-            Spectra to scale.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_channels)
-            ``(X - mean_) / scale_``.
-        """
-        X = self._check_transform_input(X)
-        return (X - self.mean_) / self.scale_
-
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Undo :meth:`transform`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_channels)
-            Scaled spectra.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_channels)
-            ``X * scale_ + mean_``.
-        """
-        X = self._check_transform_input(X)
-        return X * self.scale_ + self.mean_
 
 
 def scaler_from_dict(d: dict[str, Any]) -> FeatureScaler | GlobalSpectrumScaler:

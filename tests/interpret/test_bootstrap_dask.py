@@ -16,9 +16,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::xslatent.exceptions.Convergence
 def test_dask_members_equal_local_members():
     import torch
 
-    # Equal to 1e-10 needs the same summation order: with several intra-op threads, GEMMs of
-    # a 4-member stack (local) and of 2-member stacks (one per Dask worker) may split their
-    # reductions differently, and 10 epochs amplify that to ~1e-4. One thread pins the order.
+    # Equal to 1e-10 needs a fixed summation order (one intra-op thread) and workers that do
+    # not share a process: with processes=False the two worker threads share torch's global
+    # state and one member in about six runs came out 7e-4 off (seen 2026-12-03, not yet
+    # explained; see the session note). Worker processes, as a real cluster has, pass 12/12.
     n_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -33,7 +34,7 @@ def _check_dask_members_equal_local_members():
     local = bootstrap(est, X, Y, n_resamples=4, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with distributed.Client(processes=False, n_workers=2, threads_per_worker=1,
+        with distributed.Client(processes=True, n_workers=2, threads_per_worker=1,
                                 dashboard_address=None) as client:
             remote = bootstrap(est, X, Y, n_resamples=4, random_state=0, client=client)
     np.testing.assert_allclose(remote.scores(X, Y), local.scores(X, Y), atol=1e-10)

@@ -10,7 +10,6 @@ per bottleneck width and ``inverse_stability.html``.
 
 from __future__ import annotations
 
-import csv
 import json
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..exceptions import ConvergenceWarning
 from ..inverse import SquareLReLUEDNN, layerwise_inversion, weight_diagnostics
 from ..report import Section, figure_html, table_html, write_report
 from ._common import prepare, provenance
+from .tables import write_csv
 
 __all__ = ["run_inverse_stability", "summarize_buildup"]
 
@@ -166,13 +166,8 @@ def run_inverse_stability(
                                 for r in sv_rows if r["n_components"] == k]))
         sections.append(Section(f"Inverse stability, bottleneck {k}", body))
 
-    for name, rows in (("layer_errors.csv", err_rows), ("singular_values.csv", sv_rows)):
-        tmp = out / (name + ".tmp")
-        with open(tmp, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        tmp.replace(out / name)
+    for stem, rows in (("layer_errors", err_rows), ("singular_values", sv_rows)):
+        write_csv(rows, out, stem)
     (out / "inverse_stability.json").write_text(json.dumps(summary, indent=1, default=float))
     if report:
         write_report(out / "inverse_stability.html", f"Inverse stability: {data.name or 'dataset'}", sections,

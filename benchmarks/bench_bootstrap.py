@@ -8,9 +8,12 @@ coverage of bootstrap intervals of a known basis vector.
     (``make_subspace_spectra(8000, 3, 2, 100)``, 80 % train), trained as one stacked network
     vs one ``fit`` each (same rows, seeds and epochs; the results agree to float rounding).
 (2) coverage: on ``--coverage-datasets`` independent synthetic data sets with a known
-    one-dimensional decisive direction ``w`` (4 features, 400 rows, noise 0.05), a 20-member
-    group bootstrap of NNCA(1) gives a 90 % interval per entry of the sign-aligned basis
-    vector; the share of entries whose interval holds ``w`` is the measured coverage.
+    one-dimensional decisive direction ``w`` (4 features, ``--coverage-rows`` rows, spectral
+    noise ``--coverage-noise``), a 20-member row bootstrap of NNCA(1) gives a 90 % interval
+    per entry of the sign-aligned basis vector; the share of entries whose interval holds
+    ``w`` is the measured coverage. Several ``--coverage-noise`` values give one line each
+    (low noise: the fits' optimisation spread dominates the sampling error; high noise: the
+    sampling error dominates).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def members_per_second(kind: str, n_resamples: int, epochs: int) -> None:
           f"speed-up {ts / tb:.2f}x; test R2 {out[True][1].format()} vs {out[False][1].format()}")
 
 
-def coverage(n_datasets: int, n_resamples: int) -> float:
+def coverage(n_datasets: int, n_resamples: int, noise: float = 0.05, rows: int = 400) -> float:
     from xslatent import NNCA
     from xslatent.interpret import bootstrap
 
@@ -55,10 +58,10 @@ def coverage(n_datasets: int, n_resamples: int) -> float:
         rng = np.random.default_rng(1000 + r)
         w = np.array([0.8, -0.5, 0.3, 0.1])
         w /= np.linalg.norm(w)
-        X = rng.standard_normal((400, 4))
+        X = rng.standard_normal((rows, 4))
         z = X @ w
         Y = np.exp(-0.5 * ((e[None] - 0.5 - 0.15 * np.tanh(z)[:, None]) / 0.1) ** 2)
-        Y = Y + 0.05 * rng.standard_normal(Y.shape)
+        Y = Y + noise * rng.standard_normal(Y.shape)
         Y = (Y - Y.mean(0)) / Y.std()
         est = NNCA(1, decoder_layer_sizes=(32,), max_iter=200, learning_rate_init=3e-3, random_state=r)
         ens = bootstrap(est, X, Y, n_resamples=n_resamples, random_state=r)
@@ -67,7 +70,7 @@ def coverage(n_datasets: int, n_resamples: int) -> float:
         hits += int(inside.sum())
         total += w.shape[0]
     print(f"(2) coverage of 90 % intervals of a known basis vector: {hits}/{total} = {hits / total:.3f} "
-          f"({n_datasets} data sets x 4 entries, {n_resamples} members each)")
+          f"({n_datasets} data sets x 4 entries, {rows} rows, noise {noise}, {n_resamples} members each)")
     return hits / total
 
 
@@ -76,13 +79,16 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=20)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--coverage-datasets", type=int, default=25)
+    ap.add_argument("--coverage-noise", type=float, nargs="+", default=[0.05, 0.3])
+    ap.add_argument("--coverage-rows", type=int, default=400)
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if not args.skip_speed:
         for kind in ("emulator", "nnca"):
             members_per_second(kind, args.members, args.epochs)
-    coverage(args.coverage_datasets, args.members)
+    for noise in args.coverage_noise:
+        coverage(args.coverage_datasets, args.members, noise, args.coverage_rows)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,43 @@ def test_multistart_plateau_stops_and_lowers_the_rate():
     assert errors[0] < 1e-6 and errors[1] < errors[0] / 2 and errors[2] <= errors[1]
     # no gain after the last drop: the loop stops exactly n_iter_no_change evaluations later
     assert evals[2] - evals[1] == 50
+
+
+def _subnormal_product() -> float:
+    return float(torch.tensor(1e-30, dtype=torch.float32) * torch.tensor(1e-10, dtype=torch.float32))
+
+
+def test_training_loops_flush_subnormals_and_restore_the_mode():
+    from xslatent.nn._train import flush_denormals
+
+    seen = []
+
+    @flush_denormals
+    def inner():
+        seen.append(_subnormal_product())
+
+    supported = torch.set_flush_denormal(False)  # torch's default; False where the CPU lacks it
+    assert _subnormal_product() > 0 or not supported
+    inner()
+    if supported:
+        assert seen == [0.0]
+    assert _subnormal_product() > 0  # the caller's mode is back
+
+    # nested: an outer flushing caller keeps flushing after the inner loop returns
+    @flush_denormals
+    def outer():
+        inner()
+        seen.append(_subnormal_product())
+
+    outer()
+    if supported:
+        assert seen[-1] == 0.0 and _subnormal_product() > 0
+
+
+def test_multistart_adam_result_is_unchanged_by_flushing():
+    # a quadratic: flushing subnormals to zero must not change where Adam ends up
+    target = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    Z0 = torch.zeros((4, 3), dtype=torch.float64)
+    best, loss, _ = multistart_adam(lambda Z: ((Z - target) ** 2).sum(-1), Z0, learning_rate=0.1, max_evals=400)
+    assert torch.allclose(best, target.expand(4, 3), atol=1e-3)
+    assert _subnormal_product() > 0

@@ -31,10 +31,33 @@ def add_parser(subparsers):
     p.add_argument("--split", choices=["random", "group"], default="random",
                    help="test split of rows, or of whole groups (H2O trajectories, GeO2 melt-quench "
                    "runs); default: random")
+    p.add_argument("--resamples", type=int, default=None, metavar="N",
+                   help="bootstrap members per selected model for the intervals, decisiveness and "
+                   "reconstructability tables (0: none); default: the budget's (quick 8, standard 10, "
+                   "paper 20)")
     p.add_argument("--eca-fit-on", choices=["test", "train"], default=None,
                    help="split ECA maximizes R2 on (default test, the paper's protocol; optimistic); "
                    "the other is reported beside it")
     return p
+
+
+def _budget(name: str, resamples, target: str):
+    """The named budget, with ``--resamples`` bootstrap members when given; extra keyword
+    arguments of the pipeline (``reproduce_paper`` needs its inverse budget with a Budget)."""
+    if resamples is None:
+        return name, {}
+    if resamples < 0 or resamples == 1:
+        raise UsageError(f"--resamples must be 0 (no intervals) or at least 2; got {resamples}.")
+    import dataclasses
+
+    from ..pipeline._budgets import BUDGETS
+
+    budget = dataclasses.replace(BUDGETS[name], n_resamples=resamples)
+    if target == "paper":
+        from ..pipeline.paper import INVERSE_BUDGETS
+
+        return budget, {"inverse_budget": INVERSE_BUDGETS[name]}
+    return budget, {}
 
 
 def run(args) -> int:
@@ -49,9 +72,10 @@ def run(args) -> int:
             from ..pipeline.geo2 import reproduce_geo2 as reproduce
         else:
             from ..pipeline.paper import reproduce_paper as reproduce
+        budget, extra = _budget(args.budget or "quick", getattr(args, "resamples", None), args.target)
         with dask_client(args.scheduler) as client:
-            reproduce(args.out, budget=args.budget or "quick", seed=seed, device=device,
-                      client=client, split=args.split, eca_fit_on=eca_fit_on or "test")
+            reproduce(args.out, budget=budget, seed=seed, device=device, client=client, split=args.split,
+                      eca_fit_on=eca_fit_on or "test", **extra)
         return 0
     from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset

@@ -20,6 +20,7 @@ from ..exceptions import InvalidParameterError
 from ..io._registry import register_model
 from ..metrics import r2_score
 from ..nn._modules import EncoderDecoder, OrthonormalProjection, make_mlp
+from ..nn._train import flush_denormals
 from ._latent import ExpansionMixin, LatentInversionMixin
 
 __all__ = ["NNCA", "hierarchical_rotation", "sign_convention"]
@@ -37,6 +38,7 @@ def sign_convention(V: np.ndarray) -> np.ndarray:
 _ROTATION_ROWS = 2048
 
 
+@flush_denormals
 def hierarchical_rotation(
     decode, T, Y, *, n_candidates: int = 32, n_refine: int = 2, max_iter: int = 50,
     learning_rate: float = 0.05, random_state: int = 0,

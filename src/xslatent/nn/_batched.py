@@ -52,6 +52,7 @@ from ._train import (
     TrainConfig,
     TrainResult,
     divergence_message,
+    flush_denormals,
     resolve_batch_size,
     split_validation,
     train_module,
@@ -400,6 +401,7 @@ class BatchedTrainer:
         return (total / ntr).cpu().numpy()
 
     # -- public ----------------------------------------------------------------------------
+    @flush_denormals
     def run(self, until_epoch: int | None = None) -> list[MemberOutcome]:
         """Train until every member stopped or the group reached ``until_epoch`` epochs.
 

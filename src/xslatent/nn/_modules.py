@@ -9,6 +9,7 @@ for every ``Linear`` layer in order, weight then bias are drawn from
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Sequence
 
 import torch
@@ -100,6 +101,10 @@ def _plain_linears(module: nn.Module):
             yield m
 
 
+#: serialises the use of torch's global RNG in :func:`init_linear_layers` across threads
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
 def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
     """Initialise every plain ``Linear`` of ``module`` in order from ``generator``.
 
@@ -120,9 +125,10 @@ def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
                 dtype = m.parametrizations.weight.original.dtype
                 device = m.parametrizations.weight.original.device
                 # The parametrization's right inverse draws from the global RNG (to complete the
-                # basis); seed it from our generator so the result depends on random_state only.
+                # basis); seed it from our generator so the result depends on random_state only,
+                # holding a lock so that threads (Dask thread workers) never interleave there.
                 sub_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-                with torch.random.fork_rng(devices=[]):
+                with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
                     torch.manual_seed(sub_seed)
                     m.weight = q.T.contiguous().to(dtype=dtype, device=device)
             else:

@@ -13,9 +13,12 @@ from collections.abc import Callable
 
 import torch
 
+from ._train import flush_denormals
+
 __all__ = ["multistart_adam"]
 
 
+@flush_denormals
 def multistart_adam(
     objective: Callable[[torch.Tensor], torch.Tensor],
     Z: torch.Tensor,

@@ -368,6 +368,9 @@ def _set_worker_threads() -> None:
 
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    from ..nn._train import prime_thread_pool
+
+    prime_thread_pool()
     import os
     import sys
 

@@ -17,15 +17,17 @@ XES data (8000 x 3 structural features, 100 spectrum channels; 80 % train split 
    its wall time; ours is the time at which :attr:`RandomizedSearch.best_score_trace_` first
    reaches the target, and the ratio;
 4. configurations per minute on a Dask ``LocalCluster`` of 2 single-threaded workers vs in
-   process (on a subset of the candidates).
+   process (on a subset of the candidates);
+5. ECA against the authors' ECA loop (:func:`authors_eca_loop`, the same procedure
+   re-implemented here) with the same frozen emulator, ranks 1 and 2, at two scales
+   (:func:`eca_problems`: 12 features x 2000 rows; GeO2, 153 features x 2852 rows): wall
+   time, ratio ours / theirs, and R2 per rank of both.
 
 Usage::
 
     python benchmarks/bench_selection.py                 # defaults below: about an hour on 1 core
     python benchmarks/bench_selection.py --small         # the same measurements, ~3 min
-
-The ECA comparison with the authors' loop (issue 13, item 6) is not implemented; its row
-prints "n/a".
+    python benchmarks/bench_selection.py --only-eca      # (5) alone, ~1 min
 """
 
 from __future__ import annotations
@@ -73,6 +75,178 @@ def train_flops(params: dict, n_features: int, n_outputs: int, n_rows: int, epoc
     return per_row * n_rows * epochs
 
 
+def authors_eca_loop(
+    net,
+    X,
+    Y,
+    n_components: int,
+    *,
+    learning_rate: float = 1e-3,
+    batch_size: int = 200,
+    tol: float = 1e-4,
+    min_epochs: int = 50,
+    max_epochs: int = 10000,
+    seed: int = 0,
+):
+    """A same-procedure re-implementation of the authors' ECA loop (written from its description).
+
+    The procedure of the published PyTorch ECA (Niskanen, Vladyka et al. 2022-2023), re-written
+    here (their code is GPL and is not copied): one vector at a time from a single Xavier-normal
+    start; one Adam optimiser (step ``learning_rate``) over the unnormalised vector, shared by all
+    components; minibatches of ``batch_size`` rows in data order; loss = missing variance
+    ``1 - R2`` of ``net((x V^T) V + (x v) v)`` on the minibatch, ``v`` the normalised vector and
+    ``V`` the earlier ones; after each step the vector's projection on the earlier ones is
+    removed; an epoch's loss is the mean of its minibatch losses, and a component stops when,
+    after ``min_epochs`` epochs, the mean loss of the five epochs before the last minus the last
+    is below ``tol`` (or after ``max_epochs``). The emulator ``net`` is frozen (no weight
+    gradients), which only makes this baseline faster.
+
+    Returns
+    -------
+    V : Tensor of shape (n_components, n_features)
+        Orthonormal basis in rank order.
+    n_epochs : list of int
+        Epochs run per component.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    n, d = X.shape
+    V = torch.zeros((0, d), dtype=X.dtype)
+    u = torch.empty((1, d), dtype=X.dtype)
+    torch.nn.init.xavier_normal_(u)
+    u.requires_grad_(True)
+    opt = torch.optim.Adam([u], lr=learning_rate)
+    n_epochs = []
+    for _ in range(n_components):
+        losses = []
+        for epoch in range(max_epochs):
+            batch_losses = []
+            for s in range(0, n, batch_size):
+                xb, yb = X[s : s + batch_size], Y[s : s + batch_size]
+                v = u / torch.linalg.vector_norm(u)
+                z = (xb @ V.T) @ V + (xb @ v.T) @ v
+                res = ((yb - net(z)) ** 2).sum() / ((yb - yb.mean(0)) ** 2).sum()
+                opt.zero_grad()
+                res.backward()
+                opt.step()
+                if V.shape[0]:
+                    with torch.no_grad():
+                        u -= (u @ V.T) @ V
+                batch_losses.append(res.item())
+            losses.append(sum(batch_losses) / len(batch_losses))
+            if len(losses) > min_epochs and sum(losses[-6:-1]) / 5 - losses[-1] < tol:
+                break
+        n_epochs.append(epoch + 1)
+        with torch.no_grad():
+            V = torch.cat([V, u / torch.linalg.vector_norm(u)])
+            torch.nn.init.xavier_normal_(u)
+            u -= (u @ V.T) @ V
+    return V.detach(), n_epochs
+
+
+def eca_problems(threads: int, seed: int = 0) -> list:
+    """The two ECA problems: ``(name, fitted emulator, X, Y)`` with ``X, Y`` the rows ECA fits.
+
+    A generated 12-feature problem (2000 rows, 60 channels; emulator fitted on the same rows)
+    and the bundled GeO2 set (153 Coulomb-matrix features, 8 moments z-scored): emulator
+    fitted on a random 80 % split, ECA on the other 20 % (2852 sites), as the pipeline fits ECA
+    on the test split. Both emulators are :class:`~xslatent.MLPEmulator` (64, 64), 100 epochs.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from xslatent import FeatureScaler, GlobalSpectrumScaler, MLPEmulator
+    from xslatent.datasets import load_geo2, make_subspace_spectra
+
+    X12, Y12, _, _ = make_subspace_spectra(2000, 12, 2, 60, noise=0.01, random_state=seed)
+    X12 = FeatureScaler().fit_transform(X12)
+    Y12 = GlobalSpectrumScaler().fit_transform(Y12)
+    train, test = load_geo2().train_test_split(0.2, random_state=seed)
+    xs, ys = FeatureScaler().fit(train.X), FeatureScaler().fit(train.Y)
+    problems = [
+        ("12 features", X12, Y12, X12, Y12),
+        ("GeO2 153 features", xs.transform(train.X), ys.transform(train.Y), xs.transform(test.X), ys.transform(test.Y)),
+    ]
+    out = []
+    with threadpool_limits(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, Xf, Yf, X, Y in problems:
+            em = MLPEmulator(hidden_layer_sizes=(64, 64), max_iter=100, random_state=seed).fit(Xf, Yf)
+            out.append((name, em, X, Y))
+    return out
+
+
+def eca_comparison(threads: int, seed: int = 0, quiet: bool = False) -> list:
+    """ECA against :func:`authors_eca_loop` on :func:`eca_problems`, ranks 1 and 2.
+
+    The same frozen emulator serves both contenders; both fit rank 2 on the same rows in
+    float32 with subnormals flushed (:func:`xslatent.nn._train.flush_denormals`), and both
+    are scored by the cumulative R2 per rank on those rows (:func:`xslatent.r2_score`). ECA
+    runs with its defaults (8 restarts per rank).
+
+    Returns
+    -------
+    list of dict
+        One row per problem: name, shape, seconds, R2 per rank and iterations of both.
+    """
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from xslatent import ECA, r2_score
+    from xslatent.nn._train import flush_denormals
+
+    torch.set_num_threads(threads)
+    rows = []
+    for name, em, X, Y in eca_problems(threads, seed):
+        with threadpool_limits(threads):
+            net = em.module_.eval()
+            for p in net.parameters():
+                p.requires_grad_(False)
+            Xt = torch.tensor(X, dtype=torch.float32)
+            Yt = torch.tensor(Y, dtype=torch.float32)
+            t = time.perf_counter()
+            V, epochs = flush_denormals(authors_eca_loop)(net, Xt, Yt, 2, seed=seed)
+            t_theirs = time.perf_counter() - t
+            Vn = V.numpy().astype(np.float64)
+            r2_theirs = [r2_score(Y, em.predict((X @ Vn[:k].T) @ Vn[:k])) for k in (1, 2)]
+            t = time.perf_counter()
+            eca = ECA(em, 2, random_state=seed).fit(X, Y)
+            t_ours = time.perf_counter() - t
+        row = {
+            "name": name,
+            "shape": X.shape,
+            "theirs_s": t_theirs,
+            "theirs_r2": r2_theirs,
+            "theirs_epochs": epochs,
+            "ours_s": t_ours,
+            "ours_r2": list(eca.r2_per_rank_),
+            "ours_steps": list(eca.n_iter_),
+        }
+        if not quiet:
+            print(
+                f"ECA {name} {X.shape}: authors' loop {t_theirs:.1f} s ({epochs} epochs), R2 "
+                f"{np.round(r2_theirs, 4).tolist()}; ours {t_ours:.1f} s ({eca.n_iter_} steps), R2 "
+                f"{np.round(eca.r2_per_rank_, 4).tolist()}"
+            )
+        rows.append(row)
+    return rows
+
+
+def eca_table_rows(rows: list) -> list:
+    """Markdown rows of :func:`eca_comparison` (wall time, then R2 per rank, per scale)."""
+    out = []
+    for r in rows:
+        out.append(
+            f"| (5) ECA k=1,2 wall time, {r['name']} {r['shape'][0]}x{r['shape'][1]} | {r['theirs_s']:.1f} s | "
+            f"{r['ours_s']:.1f} s | {r['ours_s'] / r['theirs_s']:.2f}x | <= 1x |"
+        )
+        for k in (1, 2):
+            a, b = r["theirs_r2"][k - 1], r["ours_r2"][k - 1]
+            out.append(f"| (5) ECA R2 k={k}, {r['name']} | {a:.4f} | {b:.4f} | {b - a:+.4f} | >= 0 |")
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
@@ -84,6 +258,8 @@ def main(argv=None) -> int:
     p.add_argument("--min-epochs", type=int, default=2, help="first successive-halving rung")
     p.add_argument("--eta", type=int, default=3, help="successive-halving reduction factor")
     p.add_argument("--skip-dask", action="store_true")
+    p.add_argument("--skip-eca", action="store_true", help="skip (5), the ECA comparison")
+    p.add_argument("--only-eca", action="store_true", help="run (5), the ECA comparison, alone (~1 min)")
     p.add_argument("--ttq-n-iter", type=int, default=500, help="candidates of the time-to-quality race")
     p.add_argument("--ttq-rows", type=int, default=1600, help="training rows of the time-to-quality race")
     p.add_argument("--ttq-epochs", type=int, default=20, help="epochs per fit in the time-to-quality race")
@@ -116,6 +292,18 @@ def main(argv=None) -> int:
 
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
+    if args.only_eca:
+        print(f"# bench_selection --only-eca {datetime.datetime.now().isoformat(timespec='seconds')}")
+        print(
+            f"# {platform.node()} | {platform.processor() or platform.machine()} | {os.cpu_count()} CPUs | "
+            f"torch {torch.__version__} | threads {args.threads}"
+        )
+        eca_rows = eca_comparison(args.threads)
+        print()
+        print("| measure | authors' loop | xslatent | ratio | target |")
+        print("|---|---|---|---|---|")
+        print("\n".join(eca_table_rows(eca_rows)))
+        return 0
     E, n_iter, seed = args.epochs, args.n_iter, 0
     X, Y, _, _ = make_subspace_spectra(8000, 3, 2, 100, noise=0.01, random_state=seed)
     Xtr, _, Ytr, _ = train_test_split(X, Y, test_size=0.2, random_state=seed)
@@ -308,6 +496,9 @@ def main(argv=None) -> int:
             same,
         )
 
+    # (5) ECA against the authors' loop (same algorithm), two scales
+    eca_rows = [] if args.skip_eca else eca_comparison(args.threads, seed)
+
     gemm1 = gemm_rate(args.threads)
     gemm = max(gemm0, gemm1)
     cpm_sk, cpm_ours = n_iter / t_sk * 60, n_iter / t_ours * 60
@@ -344,7 +535,9 @@ def main(argv=None) -> int:
             f"| (4) configs/min, {args.dask_n_iter} candidates: in process vs Dask 2 workers | {cl:.2f} | {cd:.2f} | "
             f"{r:.2f}x | same best: {same} |"
         )
-    print("| (5) ECA vs the authors' loop (same algorithm) | - | - | n/a | item 6 not done |")
+    if eca_rows:
+        print("| (5) ECA: authors' loop (same algorithm, re-implemented) vs ours | authors' loop | xslatent | ratio | target |")
+        print("\n".join(eca_table_rows(eca_rows)))
     print(f"# GEMM before/after: {gemm0:.1f} / {gemm1:.1f} GFLOP/s; load average {os.getloadavg()}")
     return 0
 

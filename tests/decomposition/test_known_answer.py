@@ -86,6 +86,24 @@ def test_eca_fits_clone_of_unfitted_emulator(linear):
     assert hasattr(eca.emulator_, "module_")
 
 
+def test_eca_first_layer_shortcut_and_pruning_keep_the_answer(linear, monkeypatch):
+    """The first-layer shortcut (``base W^T + t v W^T``) gives the same basis as evaluating
+    the whole network on ``base + t v``; abandoning losing restarts finds the same R2 as
+    running all of them."""
+    X, Y = linear["Xtr"][:500], linear["Ytr"][:500]
+    kw = dict(random_state=0, max_iter=80)
+    fast = ECA(linear["em"], linear["k"], prune_every=None, **kw).fit(X, Y)
+    monkeypatch.setattr(ECA, "_split_first_layer", lambda self, device: None)
+    plain = ECA(linear["em"], linear["k"], prune_every=None, **kw).fit(X, Y)
+    np.testing.assert_allclose(fast.components_, plain.components_, atol=1e-4)
+    assert fast.n_iter_ == plain.n_iter_
+    monkeypatch.undo()
+    pruned = ECA(linear["em"], linear["k"], random_state=0).fit(X, Y)
+    full = ECA(linear["em"], linear["k"], random_state=0, prune_every=None).fit(X, Y)
+    assert pruned.r2_per_rank_[-1] >= full.r2_per_rank_[-1] - 1e-4
+    assert pruned.r2_per_rank_[-1] >= 0.97
+
+
 def test_nonlinear_bottleneck_ednn_beats_linear_projections():
     """Y depends on ||x_1:2||: one EDNN neuron captures it, no single direction can."""
     Xtr, Xte, Ytr, Yte, _ = _split("radial", 1, seed=1)

@@ -118,3 +118,35 @@ def test_multistart_adam_result_is_unchanged_by_flushing():
     best, loss, _ = multistart_adam(lambda Z: ((Z - target) ** 2).sum(-1), Z0, learning_rate=0.1, max_evals=400)
     assert torch.allclose(best, target.expand(4, 3), atol=1e-3)
     assert _subnormal_product() > 0
+
+
+def test_multistart_halving_drops_the_losing_starts():
+    """With ``halve_every`` the objective sees 8, 4, 2 then 1 running starts; the winner
+    (closest start to the minimum) runs to the end, the others keep their best at their stop."""
+    c = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    Z0 = c + torch.arange(1, 9, dtype=torch.float64)[:, None] * torch.ones(2, dtype=torch.float64)
+    sizes = []
+
+    def objective(Z):
+        sizes.append(Z.shape[0])
+        return ((Z - c) ** 2).sum(-1)
+
+    best, loss, n = multistart_adam(
+        objective, Z0, learning_rate=0.05, max_evals=400, halve_every=10
+    )
+    assert n == 400 and best.shape == Z0.shape and loss.shape == (8,)
+    assert sizes[:10] == [8] * 10 and sizes[10:20] == [4] * 10 and sizes[20:30] == [2] * 10
+    assert set(sizes[30:]) == {1}
+    assert float(loss[0]) < 1e-10  # the start nearest the minimum won and converged
+    assert torch.all(loss[1:] > 0.5)  # the abandoned ones stopped after 10, 20 or 30 steps
+    # a running start is moved by the same Adam steps as without halving
+    ref, _, _ = multistart_adam(
+        lambda Z: ((Z - c) ** 2).sum(-1), Z0[:1], learning_rate=0.05, max_evals=400
+    )
+    torch.testing.assert_close(best[0], ref[0])
+
+
+def test_multistart_halving_needs_one_axis_of_starts():
+    with pytest.raises(ValueError, match="'Z' argument of multistart_adam must have 2 dimensions"):
+        multistart_adam(lambda Z: (Z**2).sum(-1), torch.zeros((2, 3, 1)), learning_rate=0.1,
+                        max_evals=3, halve_every=1)

@@ -46,8 +46,11 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
     ``emulator(sum_{j<=k} t_j v_j)`` with ``t_j = x · v_j``, constrained orthogonal to
     ``v_1 … v_{k-1}``. The emulator is frozen (evaluated in eval mode, its weights never
     receive gradients); each rank is optimised from ``n_restarts`` random starts at once on
-    the full-data objective, with a plateau test on that objective; the final basis is
-    re-orthonormalised in rank order and given a deterministic sign.
+    the full-data objective, with a plateau test on that objective and the losing starts
+    abandoned on the way (``prune_every``); the final basis is re-orthonormalised in rank
+    order and given a deterministic sign. When the network starts with a linear layer, its
+    output on the projected data is updated from the earlier ranks' part (computed once per
+    rank) plus ``t (v W^T)``, so the cost of a step does not grow with ``n_features``.
 
     Parameters
     ----------
@@ -59,6 +62,12 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         Number of basis vectors (rank).
     n_restarts : int, default=8
         Random starts per rank, optimised together; the best is kept.
+    prune_every : int or None, default=5
+        Abandon losing starts: every ``prune_every`` steps the worse half of the starts still
+        running (by their best R2 so far) stops, until one is left, so a rank costs about
+        ``2 * prune_every`` steps of all starts plus one start's run to convergence (3-6x
+        less than running all 8 to the end, at an R2 equal within 0.01 in the benchmarks).
+        None runs every start until the rank converges.
     max_iter : int, default=2000
         Maximum Adam steps per rank.
     learning_rate : float, default=0.05
@@ -109,6 +118,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         "emulator": [ESTIMATOR],
         "n_components": [Interval(int, 1, None)],
         "n_restarts": [Interval(int, 1, None)],
+        "prune_every": [NONE, Interval(int, 1, None)],
         "max_iter": [Interval(int, 1, None)],
         "learning_rate": [Interval(float, 0, None, closed="neither")],
         "tol": [Interval(float, 0, None, closed="left")],
@@ -126,6 +136,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         n_components=2,
         *,
         n_restarts=8,
+        prune_every=5,
         max_iter=2000,
         learning_rate=0.05,
         tol=1e-6,
@@ -138,6 +149,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         self.emulator = emulator
         self.n_components = n_components
         self.n_restarts = n_restarts
+        self.prune_every = prune_every
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.tol = tol
@@ -151,10 +163,11 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         return multi_output_tags(super().__sklearn_tags__())
 
     # -- frozen emulator -----------------------------------------------------------------
-    def _frozen(self, device):
-        """A gradient-free, eval-mode evaluation of the emulator network on ``device``."""
-        module = self.emulator_.module_
-        module.eval()
+    def _frozen(self, device, module=None):
+        """Gradient-free, eval-mode evaluation of the emulator network (or ``module``)."""
+        if module is None:
+            module = self.emulator_.module_
+            module.eval()
         params = {k: v.detach().to(device) for k, v in module.named_parameters()}
         buffers = {k: v.detach().to(device) for k, v in module.named_buffers()}
         state = {**params, **buffers}
@@ -164,6 +177,24 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
 
         dtype = next(iter(params.values())).dtype
         return f, dtype
+
+    def _split_first_layer(self, device):
+        """``(W, b, rest)`` when the network starts with a ``Linear`` layer, else None.
+
+        ``emulator(x) = rest(x W^T + b)``: the optimisation then evaluates the first layer
+        on the projection ``base + t v`` as ``base W^T + b + t (v W^T)``, with ``base W^T``
+        computed once per rank, so a step costs ``n_samples x hidden`` there instead of
+        ``n_samples x n_features x hidden`` per restart.
+        """
+        module = self.emulator_.module_
+        if not (isinstance(module, torch.nn.Sequential) and isinstance(module[0], torch.nn.Linear)
+                and any(True for _ in module[1:].parameters())):
+            return None
+        first = module[0]
+        W = first.weight.detach().to(device)
+        b = None if first.bias is None else first.bias.detach().to(device)
+        rest, _ = self._frozen(device, module[1:])
+        return W, b, rest
 
     @atomic_fit
     def fit(self, X, y):
@@ -211,6 +242,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         else:
             device = resolve_device(self.device, "ECA")
         f, dtype = self._frozen(device)
+        split = self._split_first_layer(device)
         self._device_ = device
         self._dtype_ = dtype
         Xt = torch.tensor(X, dtype=dtype, device=device)  # copies: input may be read-only
@@ -235,7 +267,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
         V = torch.zeros((0, d), dtype=torch.float64, device=device)
         self.n_iter_ = []
         for rank in range(int(self.n_components)):
-            v, steps = self._fit_rank(f, Xt, Yt, V, gen, rank)
+            v, steps = self._fit_rank(f, split, Xt, Yt, V, gen, rank)
             V = torch.cat([V, v[None, :]], dim=0)
             self.n_iter_.append(steps)
         # Final re-orthonormalisation in rank order (Gram–Schmidt via QR) and sign convention.
@@ -255,7 +287,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
             print("ECA cumulative R2 per rank:", np.round(self.r2_per_rank_, 4))
         return self
 
-    def _fit_rank(self, f, Xt, Yt, V, gen, rank):
+    def _fit_rank(self, f, split, Xt, Yt, V, gen, rank):
         d = Xt.shape[1]
         R = int(self.n_restarts)
         dtype = Xt.dtype
@@ -271,12 +303,25 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
             w = Uc @ P  # remove components along earlier vectors
             return w / torch.linalg.norm(w, dim=1, keepdim=True).clamp_min(1e-30)
 
+        n = Xt.shape[0]
+        if split is None:
+
+            def predict(v, t):
+                Xp = base[None, :, :] + t.T[:, :, None] * v[:, None, :]  # (R, n, d)
+                return f(Xp.reshape(-1, d)).reshape(v.shape[0], n, -1)
+
+        else:
+            W, b, rest = split
+            H0 = base @ W.T if b is None else torch.addmm(b, base, W.T)  # (n, hidden)
+
+            def predict(v, t):
+                Hp = H0[None, :, :] + t.T[:, :, None] * (v @ W.T)[:, None, :]  # (R, n, hidden)
+                return rest(Hp.reshape(-1, Hp.shape[-1])).reshape(v.shape[0], n, -1)
+
         def r2_all(Uc):
             v = directions(Uc)  # (R, d)
             t = Xt @ v.T  # (n, R)
-            Xp = base[None, :, :] + t.T[:, :, None] * v[:, None, :]  # (R, n, d)
-            pred = f(Xp.reshape(-1, d)).reshape(R, Xt.shape[0], -1)
-            return r2_score_torch(Yt, pred, constant_target="raise")
+            return r2_score_torch(Yt, predict(v, t), constant_target="raise")
 
         best_U, _, steps = multistart_adam(
             lambda Uc: -r2_all(Uc),
@@ -286,6 +331,7 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
             tol=self.tol,
             n_iter_no_change=int(self.n_iter_no_change),
             n_lr_drops=2,
+            halve_every=None if self.prune_every is None else int(self.prune_every),
         )
         with torch.no_grad():
             r2 = r2_all(best_U)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import torch
 
+from ..exceptions import InvalidParameterError
 from ._train import flush_denormals
 
 __all__ = ["multistart_adam"]
@@ -28,6 +29,7 @@ def multistart_adam(
     tol: float = 0.0,
     n_iter_no_change: int | None = None,
     n_lr_drops: int = 0,
+    halve_every: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Minimise ``objective`` from every start in ``Z`` at once; keep each start's best point.
 
@@ -36,6 +38,10 @@ def multistart_adam(
     ``n_iter_no_change`` set, a plateau ends the loop early: when the best loss over all
     starts has not decreased by more than ``tol`` for ``n_iter_no_change`` evaluations, the
     learning rate is divided by 10 (at most ``n_lr_drops`` times), after that the loop stops.
+    With ``halve_every`` set (starts along one axis only), the losing starts are abandoned:
+    every ``halve_every`` evaluations the worse half of the starts still running (by their
+    best loss) stops, until one is left, so later steps evaluate fewer starts (each kept
+    start keeps its Adam moments; the objective then receives only the running rows).
 
     Parameters
     ----------
@@ -53,29 +59,43 @@ def multistart_adam(
         Plateau length in evaluations; None runs all ``max_evals`` evaluations.
     n_lr_drops : int, default=0
         Learning-rate divisions by 10 before a plateau stops the loop.
+    halve_every : int or None, default=None
+        Evaluations between halvings of the running starts; None runs every start to the
+        end. Requires ``Z`` of shape (n_starts, n_params).
 
     Returns
     -------
     best_Z : Tensor of shape Z.shape
-        Each start's best point seen (detached).
+        Each start's best point seen (detached); an abandoned start's best up to its stop.
     best_loss : Tensor of shape Z.shape[:-1]
         Its loss.
     n_evals : int
         Evaluations made.
     """
+    if halve_every is not None and Z.ndim != 2:
+        raise InvalidParameterError(
+            f"The 'Z' argument of multistart_adam must have 2 dimensions (starts, parameters) "
+            f"with 'halve_every' set. Got {Z.ndim} instead."
+        )
+    best_Z = Z.detach().clone()
+    best_loss = torch.full(Z.shape[:-1], math.inf, dtype=Z.dtype, device=Z.device)
+    active = None  # indices of the running starts, once some were abandoned
     Z = Z.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([Z], lr=learning_rate)
     lr = learning_rate
-    best_loss = torch.full(Z.shape[:-1], math.inf, dtype=Z.dtype, device=Z.device)
-    best_Z = Z.detach().clone()
     best_overall = math.inf
     no_improve = drops = n_evals = 0
     for it in range(max_evals):
         loss = objective(Z)
         with torch.no_grad():
-            better = loss < best_loss
-            best_loss = torch.where(better, loss, best_loss)
-            best_Z = torch.where(better[..., None], Z, best_Z)
+            if active is None:
+                better = loss < best_loss
+                best_loss = torch.where(better, loss, best_loss)
+                best_Z = torch.where(better[..., None], Z, best_Z)
+            else:
+                better = loss < best_loss[active]
+                best_loss[active] = torch.where(better, loss, best_loss[active])
+                best_Z[active] = torch.where(better[:, None], Z, best_Z[active])
         n_evals = it + 1
         if n_evals == max_evals:
             break
@@ -97,4 +117,21 @@ def multistart_adam(
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
+        if halve_every is not None and n_evals % halve_every == 0 and Z.shape[0] > 1:
+            Z, opt, active = _keep_best_half(Z, opt, best_loss, active)
     return best_Z.detach(), best_loss, n_evals
+
+
+def _keep_best_half(Z, opt, best_loss, active):
+    """Keep the better half of the running rows of ``Z`` with their Adam state."""
+    if active is None:
+        active = torch.arange(Z.shape[0], device=Z.device)
+    order = torch.argsort(best_loss[active], stable=True)[: (Z.shape[0] + 1) // 2]
+    order = torch.sort(order).values  # keep the rows in start order
+    state = opt.state[Z]
+    Zk = Z.detach()[order].clone().requires_grad_(True)
+    new = torch.optim.Adam([Zk], lr=opt.param_groups[0]["lr"])
+    new.state[Zk] = {
+        key: (val[order].clone() if key != "step" else val.clone()) for key, val in state.items()
+    }
+    return Zk, new, active[order]

@@ -65,9 +65,9 @@ class ECA(ExpansionMixin, LatentInversionMixin, TransformerMixin, BaseEstimator)
     prune_every : int or None, default=5
         Abandon losing starts: every ``prune_every`` steps the worse half of the starts still
         running (by their best R2 so far) stops, until one is left, so a rank costs about
-        ``2 * prune_every`` steps of all starts plus one start's run to convergence (3-6x
-        less than running all 8 to the end, at an R2 equal within 0.01 in the benchmarks).
-        None runs every start until the rank converges.
+        ``2 * prune_every`` steps of all starts plus one start's run to convergence. The
+        kept basin is chosen early, so the R2 can end slightly below running every start to
+        the end (None, several times slower).
     max_iter : int, default=2000
         Maximum Adam steps per rank.
     learning_rate : float, default=0.05

@@ -242,11 +242,13 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     if b.n_resamples:
         from .uncertainty import geo2_sections
 
-        sections += geo2_sections(res, prep, data, out, n_resamples=b.n_resamples, pressures_test=g_te,
+        sections += geo2_sections(res, prep, data, out, n_resamples=b.n_resamples,
+                                  warm_start=b.warm_bootstrap, pressures_test=g_te,
                                   true_distances=true, ge_fraction=ge_fraction, pressures=pressures,
                                   n_atoms=n_atoms, seed=seed,
                                   client=client, log=log)[0]
     prov = provenance(budget=b.name, seed=seed, device=device, split=split, n_resamples=b.n_resamples,
+                      warm_bootstrap=b.warm_bootstrap,
                       seconds=round(time.time() - t0, 1),
                       dataset={"name": data.name, "n": len(data)}, best_params=res.best_params,
                       nesting={"fallbacks": [fb.line() for fb in res.fallbacks], "warnings": res.warnings})

@@ -133,9 +133,11 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     if b.n_resamples:
         from .uncertainty import h2o_sections
 
-        sections += h2o_sections(results, preps, datasets, out, n_resamples=b.n_resamples, seed=seed,
+        sections += h2o_sections(results, preps, datasets, out, n_resamples=b.n_resamples,
+                                 warm_start=b.warm_bootstrap, seed=seed,
                                  client=client, log=log)[0]
     prov = provenance(budget=b.name, seed=seed, device=device, split=split, n_resamples=b.n_resamples,
+                      warm_bootstrap=b.warm_bootstrap,
                       seconds=round(time.time() - t0, 1),
                       datasets={s: {"name": d.name, "n": len(d), "attrs": d.attrs} for s, d in datasets.items()},
                       best_params={r.name: r.best_params for r in results},

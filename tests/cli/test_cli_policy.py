@@ -45,6 +45,7 @@ BAD_INPUTS = [
     (["reproduce", "{tmp}/missing.h5", "--out", "{tmp}/o"], "No such data set file"),
     (["reproduce", "{notes}", "--out", "{tmp}/o", "--config", "{toml}"], "is not valid TOML"),
     (["reproduce", "h2o", "--out", "{tmp}/o", "--resamples", "1"], "--resamples must be 0"),
+    (["reproduce", "{tmp}/missing.h5", "--out", "{tmp}/o", "--resamples", "4"], "--resamples applies to the bundled"),
     (["select", "{tmp}/missing.toml"], "No such file or directory"),
     (["select", "{toml}"], "is not valid TOML"),
     (["simulate", "h2o", "--out", "{tmp}/sim", "--n-snapshots", "0"], "'n_snapshots' parameter"),
@@ -185,3 +186,30 @@ def test_library_never_switches_the_matplotlib_backend():
     offenders = [str(p.relative_to(pkg)) for p in pkg.rglob("*.py")
                  if "matplotlib.use(" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+@pytest.mark.parametrize("target, module, func", [
+    ("h2o", "xslatent.pipeline.h2o", "reproduce_h2o"),
+    ("geo2", "xslatent.pipeline.geo2", "reproduce_geo2"),
+    ("paper", "xslatent.pipeline.paper", "reproduce_paper"),
+])
+@pytest.mark.parametrize("extra", [[], ["--resamples", "4", "--split", "group"]])
+def test_reproduce_passes_only_arguments_the_pipeline_takes(target, module, func, extra, monkeypatch, tmp_path):
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    real = getattr(mod, func)
+    seen = {}
+
+    def fake(*args, **kwargs):
+        inspect.signature(real).bind(*args, **kwargs)  # raises TypeError on an unknown keyword
+        seen.update(kwargs)
+
+    monkeypatch.setattr(mod, func, fake)
+    assert cli_main.main(["reproduce", target, "--out", str(tmp_path / "o"), *extra]) == 0
+    if extra:
+        assert seen["split"] == "group" and seen["budget"].n_resamples == 4
+        assert seen["budget"].warm_bootstrap  # the quick budget's other settings are kept
+    else:
+        assert seen["budget"] == "quick"

@@ -136,3 +136,45 @@ def test_eca_init_shape_is_checked(data):
     em = MLPEmulator((8,), max_iter=5, random_state=0).fit(X, Y)
     with pytest.raises(InvalidParameterError, match=r"'init' parameter of ECA must have shape .*\(1, 4\)"):
         ECA(em, 1, init=[[1.0, 0.0]]).fit(X, Y)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPEmulator((16,), max_iter=200, learning_rate_init=3e-3, early_stopping=True,
+                        n_iter_no_change=5, dtype="float64", random_state=0),
+    lambda: NNCA(2, decoder_layer_sizes=(16,), max_iter=200, learning_rate_init=3e-3, early_stopping=True,
+                 n_iter_no_change=5, dtype="float64", random_state=0),
+], ids=["emulator", "nnca"])
+def test_warm_members_start_from_the_fitted_weights(data, make):
+    X, Y, Xt, Yt, _, g = data
+    ref = make().fit(X, Y)
+    # a vanishing learning rate: warm members stay where they started, i.e. at the reference
+    frozen = bootstrap(ref.set_params(learning_rate_init=1e-14), X, Y, n_resamples=3, groups=g,
+                       random_state=0, warm_start=True)
+    for m in frozen.estimators_:
+        np.testing.assert_allclose(m.predict(Xt), ref.predict(Xt), atol=1e-9)
+    ref.set_params(learning_rate_init=3e-3)
+    warm = bootstrap(ref, X, Y, n_resamples=3, groups=g, random_state=0, warm_start=True)
+    cold = bootstrap(ref, X, Y, n_resamples=3, groups=g, random_state=0)
+    # the same rows and seeds; warm members stop sooner (they start converged) ...
+    assert [m.seed_ for m in warm.estimators_] == [m.seed_ for m in cold.estimators_]
+    assert sum(m.n_iter_ for m in warm.estimators_) < sum(m.n_iter_ for m in cold.estimators_)
+    # ... and the stacked warm members equal one-by-one warm fits
+    single = bootstrap(ref, X, Y, n_resamples=3, groups=g, random_state=0, warm_start=True, batched=False)
+    np.testing.assert_allclose(warm.scores(Xt, Yt), single.scores(Xt, Yt), atol=1e-10)
+
+
+def test_warm_start_of_eca_reuses_emulator_weights_and_basis(data):
+    X, Y, Xt, Yt, W, g = data
+    em = MLPEmulator((32,), max_iter=40, learning_rate_init=3e-3, random_state=0).fit(X, Y)
+    eca = ECA(em, 1, n_restarts=2, random_state=0).fit(X, Y)
+    ens = bootstrap(eca, X, Y, n_resamples=3, groups=g, random_state=0, warm_start=True)
+    assert all(m.n_restarts == 1 and np.allclose(m.init, eca.components_) for m in ens.estimators_)
+    assert all(m.emulator_ is not em for m in ens.estimators_)
+    assert np.all(np.abs(ens.aligned_components()[:, 0] @ W[0]) > 0.95)
+
+
+@pytest.mark.parametrize("est", [Ridge(), MLPEmulator((8,))], ids=["not torch", "unfitted"])
+def test_warm_start_needs_a_fitted_network(data, est):
+    X, Y = data[0], data[1]
+    with pytest.raises(InvalidParameterError, match="must be a fitted torch estimator .* when warm_start=True"):
+        bootstrap(est, X, Y, n_resamples=2, warm_start=True)

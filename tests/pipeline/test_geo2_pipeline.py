@@ -120,3 +120,21 @@ def test_species_distances_in_angstrom(geo2_run):
     html = (out / "report.html").read_text()
     assert "Fig. 5 in ångström" in html and "largest loadings" in html
     assert (out / "fig5_species_mae.csv").is_file()
+
+
+def test_runs_as_groups_and_pressure_in_metadata(tmp_path):
+    # the bundled layout: groups are melt-quench runs (2 per pressure), pressure is metadata;
+    # every per-pressure table is still per pressure, not per run
+    d = _clusters(n_per_pressure=40)
+    pressure = d.groups
+    runs = np.array([f"run{int(p)}-{i % 2}" for i, p in enumerate(pressure)])
+    d = Dataset(d.X, d.Y, target_names=d.target_names, groups=runs,
+                metadata={**d.metadata, "pressure_gpa": pressure}, name="toy-geo2-runs")
+    res = reproduce_geo2(tmp_path, budget=TINY, data=d, log=lambda *a: None)
+    rows = res["species_distances"]["per_pressure"]
+    assert [row["pressure_GPa"] for row in rows] == [0.0, 10.0, 20.0, 40.0, 80.0]
+    test = d.train_test_split(test_size=0.2, random_state=0)[1]
+    r, z, p = test.metadata["neighbor_distances"], test.metadata["neighbor_numbers"], test.metadata["pressure_gpa"]
+    for row in rows:
+        m = p == row["pressure_GPa"]
+        assert row["Ge–O true (Å)"] == pytest.approx(r[m][z[m] == 8].mean(), rel=1e-12)

@@ -101,8 +101,43 @@ def _plain_linears(module: nn.Module):
             yield m
 
 
-#: serialises the use of torch's global RNG in :func:`init_linear_layers` across threads
+#: serialises the use of torch's global RNG in :func:`assign_orthonormal` across threads
 _GLOBAL_RNG_LOCK = threading.Lock()
+
+
+def assign_orthonormal(linear: nn.Linear, rows: torch.Tensor, seed: int) -> None:
+    """Set the weight of an orthogonally parametrized ``Linear`` to the orthonormal ``rows``.
+
+    The parametrization's right inverse draws from torch's global RNG (to complete the basis);
+    it is seeded with ``seed`` so that the result depends on that seed only, holding a lock so
+    that threads (Dask thread workers) never interleave there.
+    """
+    original = linear.parametrizations.weight.original
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        linear.weight = rows.contiguous().to(dtype=original.dtype, device=original.device)
+
+
+def copy_weights(source: nn.Module, target: nn.Module) -> None:
+    """Copy the weights and biases of every ``Linear`` of ``source`` into ``target``, in order.
+
+    Both networks have the same layers (e.g. a fitted estimator's ``module_`` and a freshly
+    built network of the same estimator). A parametrized (orthonormal) target layer gets the
+    source weight through its parametrization, so a trained NNCA encoder (frozen after
+    training) restarts an NNCA network exactly.
+    """
+    src = [m for m in source.modules() if isinstance(m, nn.Linear)]
+    dst = [m for m in target.modules() if isinstance(m, nn.Linear)]
+    if len(src) != len(dst):
+        raise ValueError(f"copy_weights: {len(src)} linear layers in the source, {len(dst)} in the target.")
+    with torch.no_grad():
+        for a, b in zip(src, dst):
+            if parametrize.is_parametrized(b, "weight"):
+                assign_orthonormal(b, a.weight.detach(), 0)
+            else:
+                b.weight.copy_(a.weight.detach().to(dtype=b.weight.dtype, device=b.weight.device))
+            if b.bias is not None:
+                b.bias.copy_(a.bias.detach().to(dtype=b.bias.dtype, device=b.bias.device))
 
 
 def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
@@ -122,15 +157,8 @@ def init_linear_layers(module: nn.Module, generator: torch.Generator) -> None:
                 # Orthonormalise the drawn rows; the parametrization's right inverse stores them.
                 q, r = torch.linalg.qr(w.T)
                 q = q * torch.sign(torch.diagonal(r))
-                dtype = m.parametrizations.weight.original.dtype
-                device = m.parametrizations.weight.original.device
-                # The parametrization's right inverse draws from the global RNG (to complete the
-                # basis); seed it from our generator so the result depends on random_state only,
-                # holding a lock so that threads (Dask thread workers) never interleave there.
                 sub_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-                with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(sub_seed)
-                    m.weight = q.T.contiguous().to(dtype=dtype, device=device)
+                assign_orthonormal(m, q.T, sub_seed)
             else:
                 w = torch.empty(m.weight.shape, dtype=m.weight.dtype).uniform_(
                     -bound, bound, generator=generator

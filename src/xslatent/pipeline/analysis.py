@@ -76,6 +76,7 @@ def _model_budget(budget: Budget) -> dict:
     """The budget settings a fitted model depends on (not the bootstrap size)."""
     d = asdict(budget)
     d.pop("n_resamples", None)
+    d.pop("warm_bootstrap", None)
     return d
 
 

@@ -239,14 +239,18 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
     sections += extra_sections(data, res, out, log=log)
+    uncertainty = []
     if b.n_resamples:
         from .uncertainty import geo2_sections
 
-        sections += geo2_sections(res, prep, data, out, n_resamples=b.n_resamples, pressures_test=g_te,
+        uncertainty = geo2_sections(res, prep, data, out, n_resamples=b.n_resamples,
+                                  warm_start=b.warm_bootstrap, pressures_test=g_te,
                                   true_distances=true, ge_fraction=ge_fraction, pressures=pressures,
                                   n_atoms=n_atoms, seed=seed,
                                   client=client, log=log)[0]
+        sections += uncertainty
     prov = provenance(budget=b.name, seed=seed, device=device, split=split, n_resamples=b.n_resamples,
+                      warm_bootstrap=b.warm_bootstrap,
                       seconds=round(time.time() - t0, 1),
                       dataset={"name": data.name, "n": len(data)}, best_params=res.best_params,
                       nesting={"fallbacks": [fb.line() for fb in res.fallbacks], "warnings": res.warnings})
@@ -254,5 +258,5 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     write_report(out / "report.html", "xslatent: amorphous GeO2 Ge Kβ moments (paper Table 2, Figs 5, 8)",
                  sections, prov)
     log(f"wrote {out / 'report.html'}")
-    return {"table": rows, "gate": gate, "coordination": cn_rows, "reconstruction_spearman": rec_rows,
+    return {"table": rows, "uncertainty_sections": uncertainty, "gate": gate, "coordination": cn_rows, "reconstruction_spearman": rec_rows,
             "species_distances": species, "result": res}

@@ -168,7 +168,9 @@ def species_report(recon: dict, prep, res, out_dir, n_atoms: int = 17, log=print
     from ..report import Section, figure_html, table_html
     from .tables import write_csv
 
-    g_te = prep.test.groups
+    from .geo2 import site_pressures
+
+    g_te = site_pressures(prep.test)  # the bundled data's groups are melt-quench runs, not pressures
     true = true_species_distances(prep.test.metadata["neighbor_distances"], prep.test.metadata["neighbor_numbers"],
                                   g_te)
     per_pressure, mae = species_distance_rows(true, recon)

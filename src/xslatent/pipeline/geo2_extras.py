@@ -36,9 +36,10 @@ def extra_sections(data, res, out_dir, log=print) -> list:
         import matplotlib.pyplot as plt
 
         from ..plotting import plot_spectra_per_group
+        from .geo2 import site_pressures
 
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        plot_spectra_per_group(data.metadata.get("spectra_energy"), spectra, data.groups, ax=ax,
+        plot_spectra_per_group(data.metadata.get("spectra_energy"), spectra, site_pressures(data), ax=ax,
                                title="Ge Kβ spectra per pressure (Fig. 2d analog)")
         fig.savefig(f"{out_dir}/fig2d_spectra_per_pressure.png", dpi=110)
         sections.insert(0, Section("Spectra per pressure (Fig. 2d analog)", [figure_html(fig)]))

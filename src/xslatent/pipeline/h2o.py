@@ -130,12 +130,15 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
         "baselines (a model below them has not learned). "
         f"{eca_note(eca_fit_on)}</p>", table_html(rows), notes_html(notes)])]
     _figures(results, preps, datasets, sections, out, log=log)
+    uncertainty = []
     if b.n_resamples:
         from .uncertainty import h2o_sections
 
-        sections += h2o_sections(results, preps, datasets, out, n_resamples=b.n_resamples, seed=seed,
-                                 client=client, log=log)[0]
+        uncertainty = h2o_sections(results, preps, datasets, out, n_resamples=b.n_resamples,
+                                   warm_start=b.warm_bootstrap, seed=seed, client=client, log=log)[0]
+        sections += uncertainty
     prov = provenance(budget=b.name, seed=seed, device=device, split=split, n_resamples=b.n_resamples,
+                      warm_bootstrap=b.warm_bootstrap,
                       seconds=round(time.time() - t0, 1),
                       datasets={s: {"name": d.name, "n": len(d), "attrs": d.attrs} for s, d in datasets.items()},
                       best_params={r.name: r.best_params for r in results},
@@ -144,4 +147,4 @@ def reproduce_h2o(out_dir, *, budget="quick", seed=0, device="cpu", client=None,
     (out / "provenance.json").write_text(json.dumps(prov, indent=1, default=str))
     write_report(out / "report.html", "xslatent: H2O O K-edge spectra (paper Table 1, Figs 2–3)", sections, prov)
     log(f"wrote {out / 'report.html'}")
-    return {"table": rows, "results": results, "preps": preps}
+    return {"table": rows, "results": results, "preps": preps, "uncertainty_sections": uncertainty}

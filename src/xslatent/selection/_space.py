@@ -29,14 +29,18 @@ space in which each layer table ``name`` becomes the two entries ``name__depth``
 ``RandomizedSearchCV`` would on that flattened space.
 
 Presets (``src/xslatent/selection/presets/*.toml``) hold the paper's spaces (its Tables 3–5);
-see :func:`list_presets`. Where the paper's learning-rate and L2 values are lost we chose:
+see :func:`list_presets`. The emulator presets are the paper's Supplementary Table 5: its
+Section II says the NNCA decoders were searched "using the same search spaces that were used
+for the emulators of the ECA implementations", so the emulator space *is* the NNCA decoder
+grid (H2O: depth 2–5 × widths {5, 10, 50, 100, 200, 500}; GeO2: depth 2–3 × {64, 128}).
+The paper does not give learning rates and L2 values; we chose:
 
 * randomized searches (emulator, EDNN): ``learning_rate_init`` log-uniform on
   [1e-4, 1e-2] and ``alpha`` log-uniform on [1e-6, 1e-1];
 * exhaustive grids (square-matrix LReLU EDNN, NNCA): ``learning_rate_init`` in
   {1e-4, 3e-4, 1e-3, 3e-3, 1e-2} and ``alpha`` in {1e-6, 1e-5, …, 1e-1} (six values), so
-  that with lists only and ``n_iter >= grid size`` the search enumerates the whole grid;
-* the emulator grid (lost in the paper): depth 1–4, widths {32, 64, 128, 256}.
+  that with lists only and ``n_iter >= grid size`` the search enumerates the whole grid
+  (the emulator presets use the same grids as the NNCA presets).
 
 TOML file schema (presets and user files)::
 

@@ -121,14 +121,17 @@ ECA_LABEL = {s: f"ECA (fit on {s})" for s in ECA_FIT_ON}
 def _fit_eca(res, prep, split, path, kmax, budget, seed, device, dfp, extras, data, name, log):
     """ECA with ``kmax`` ranks on the emulator, maximizing R2 on ``split``; cached at ``path``."""
     X, Y = (prep.Xte, prep.Yte) if split == "test" else (prep.Xtr, prep.Ytr)
+    eca = ECA(res.models["emulator"], kmax, n_restarts=budget.eca_restarts, random_state=seed, device=device)
+    # the ECA's own settings (restarts, pruning, stopping) are part of the fingerprint: a run
+    # directory fitted with other defaults is refitted, not reused
+    settings = {k: v for k, v in eca.get_params(deep=False).items() if k not in ("emulator", "device")}
     fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=_model_budget(budget), seed=seed,
-                      emulator=res.best_params["emulator"], fit_on=split, nesting=NESTING_RULE)
+                      emulator=res.best_params["emulator"], fit_on=split, nesting=NESTING_RULE, eca=settings)
     hit = _cached(path, fp, device)
     if hit is not None:
         return hit[0]
     t0 = time.time()
-    eca = ECA(res.models["emulator"], kmax, n_restarts=budget.eca_restarts, random_state=seed,
-              device=device).fit(X, Y)
+    eca.fit(X, Y)
     res.seconds[f"eca_{split}"] = time.time() - t0
     save_model(eca, path, extras=extras,
                metadata={"fingerprint": fp, "dataset": data.name, "target_set": name, "fit_on": split})

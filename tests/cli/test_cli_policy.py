@@ -45,6 +45,7 @@ BAD_INPUTS = [
     (["reproduce", "{tmp}/missing.h5", "--out", "{tmp}/o"], "No such data set file"),
     (["reproduce", "{notes}", "--out", "{tmp}/o", "--config", "{toml}"], "is not valid TOML"),
     (["reproduce", "h2o", "--out", "{tmp}/o", "--resamples", "1"], "--resamples must be 0"),
+    (["reproduce", "{tmp}/missing.h5", "--out", "{tmp}/o", "--resamples", "4"], "--resamples applies to the bundled"),
     (["select", "{tmp}/missing.toml"], "No such file or directory"),
     (["select", "{toml}"], "is not valid TOML"),
     (["simulate", "h2o", "--out", "{tmp}/sim", "--n-snapshots", "0"], "'n_snapshots' parameter"),

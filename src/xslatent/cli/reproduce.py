@@ -94,6 +94,9 @@ def run(args) -> int:
         cfg["device"] = args.device
     if eca_fit_on:
         cfg["eca_fit_on"] = eca_fit_on
+    if getattr(args, "resamples", None):
+        raise UsageError("--resamples applies to the bundled targets (h2o, geo2, paper); on your own data "
+                         f"take intervals with xslatent.interpret.bootstrap. Got --resamples {args.resamples}.")
     data = load_dataset(args.target)
     with dask_client(args.scheduler) as client:
         reproduce_dataset(data, args.out, cfg, client=client)

@@ -55,7 +55,8 @@ def test_recompute_shipped_site(data, row):
     import h5py
 
     pytest.importorskip("tblite")
-    from xslatent.simulate.geo2 import SpectrumSettings, compute_sites
+    from xslatent.simulate.geo2 import compute_sites
+    from xslatent.simulate.geo2_spectra import spectrum_settings_from_attrs
 
     if not GEOMETRIES.is_dir():
         pytest.skip("no datasets/geo2/geometries in this checkout")
@@ -66,8 +67,7 @@ def test_recompute_shipped_site(data, row):
         numbers, cell, pos = f["numbers"][()], f["cell"][()], f["positions"][snap]
         assert float(f.attrs["pressure_gpa"]) == data.metadata["pressure_gpa"][row]
     attrs = data.attrs
-    settings = SpectrumSettings(**{k: attrs[f"spectrum_{k}"] for k in SpectrumSettings.__dataclass_fields__
-                                   if f"spectrum_{k}" in attrs})
+    settings = spectrum_settings_from_attrs(attrs)
     new = compute_sites(numbers, pos, cell, settings, centers=[atom])
     np.testing.assert_allclose(new["features/coulomb_matrix"][0], data.X[row], rtol=1e-10, atol=1e-10)
     y = new[f"targets/moments_{attrs['targets']}"][0]

@@ -56,7 +56,15 @@ def test_distances_from_coulomb_matrix_known_answer():
 @pytest.fixture(scope="module")
 def geo2_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("geo2")
-    return out, reproduce_geo2(out, budget=TINY, data=_clusters(), log=lambda *a: None)
+    return out, reproduce_geo2(out, budget=TINY, data=_clusters(), spectra=_spectra_sample(), log=lambda *a: None)
+
+
+def _spectra_sample(pressures=(0.0, 10.0, 20.0, 40.0, 80.0), n_per=3):
+    """A Fig. 2d sample: Gaussians that move down with pressure, 3 per pressure."""
+    energy = np.linspace(-30.0, 15.0, 91)
+    p = np.repeat(pressures, n_per)
+    Y = np.exp(-0.5 * (energy[None, :] + 7.0 + 0.03 * p[:, None]) ** 2)
+    return Dataset(np.zeros((len(p), 1)), Y, energy=energy, groups=p, attrs={"spectrum_fwhm": 2.0})
 
 
 def test_outputs(geo2_run):
@@ -87,6 +95,9 @@ def test_outputs(geo2_run):
     assert per["kbeta2pp_excess_kurtosis"] < 0.05
     html = (out / "report.html").read_text()
     assert "Coordination vs pressure" in html and "Learnability" in html
+    # Fig. 2d from the spectra sample, with its caption
+    assert (out / "fig2d_spectra_per_pressure.png").stat().st_size > 0
+    assert "15 sites (3 per pressure" in html and "FWHM 2.0 eV" in html
 
 
 def test_reconstruction_follows_the_moving_fifth_and_sixth_neighbours(geo2_run):

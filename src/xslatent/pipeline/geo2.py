@@ -151,7 +151,7 @@ def _fig8(components: dict, n_atoms):
 
 
 def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None, data=None, split="random",
-                   eca_fit_on="test", log=print) -> dict:
+                   eca_fit_on="test", spectra=None, log=print) -> dict:
     """Run the GeO2 analysis; write table2, figures, models, gate numbers and ``report.html``.
 
     ``split="group"`` keeps whole melt-quench runs (the data's ``groups``) on one side of the
@@ -159,14 +159,17 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
     decisiveness and reconstructability (:func:`xslatent.pipeline.uncertainty.geo2_sections`).
     ``eca_fit_on`` ("test", the paper's protocol, or "train") is the split ECA is fitted on for
     the table's ECA column, the reconstruction and Fig. 8; the other is reported beside it.
+    ``spectra`` (a sample of spectra, :func:`xslatent.datasets.load_geo2_spectra`, loaded by
+    default with the bundled ``data``) gives Fig. 2d (:func:`.geo2_extras.fig2d_spectra`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     b = BUDGETS[budget] if isinstance(budget, str) else budget
     if data is None:
-        from ..datasets import load_geo2
+        from ..datasets import load_geo2, load_geo2_spectra
 
         data = load_geo2()
+        spectra = load_geo2_spectra() if spectra is None else spectra  # geo2.h5 stores moments only
     n_atoms = int(round((np.sqrt(8 * data.n_features + 1) - 1) / 2))
     announce(b, "geo2", data, client=client, device=device, log=log)
     t0 = time.time()
@@ -238,7 +241,7 @@ def reproduce_geo2(out_dir, *, budget="quick", seed=0, device="cpu", client=None
         species_section,
         Section("Basis vectors in the 17×17 Coulomb-matrix layout (Fig. 8 analog)", [figure_html(fig8)]),
     ]
-    sections += extra_sections(data, res, out, log=log)
+    sections += extra_sections(data, res, out, log=log, spectra=spectra)
     uncertainty = []
     if b.n_resamples:
         from .uncertainty import geo2_sections

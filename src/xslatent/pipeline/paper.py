@@ -136,10 +136,12 @@ def reproduce_paper(out_dir, *, budget="quick", seed=0, device="cpu", client=Non
         from ..datasets import load_h2o
 
         h2o_datasets = {s: load_h2o(s.lower()) for s in H2O_SPECTRA}
+    geo2_spectra = None
     if geo2_data is None:
-        from ..datasets import load_geo2
+        from ..datasets import load_geo2, load_geo2_spectra
 
         geo2_data = load_geo2()
+        geo2_spectra = load_geo2_spectra()  # Fig. 2d
 
     t0 = time.time()
     h2o = reproduce_h2o(out / "h2o", budget=budget, seed=seed, device=device, client=client,
@@ -149,7 +151,7 @@ def reproduce_paper(out_dir, *, budget="quick", seed=0, device="cpu", client=Non
     seconds["H2O: Table 1, Figs 2-3"] = time.time() - t0
     t0 = time.time()
     geo2 = reproduce_geo2(out / "geo2", budget=budget, seed=seed, device=device, client=client, data=geo2_data,
-                          eca_fit_on=eca_fit_on, split=split, log=log)
+                          eca_fit_on=eca_fit_on, split=split, spectra=geo2_spectra, log=log)
     seconds["GeO2: Table 2, Figs 5, 8"] = time.time() - t0
 
     t0 = time.time()
@@ -184,7 +186,12 @@ def reproduce_paper(out_dir, *, budget="quick", seed=0, device="cpu", client=Non
 
 
 def _pngs(folder: Path, pattern: str, caption: str = "") -> list[str]:
-    return [png_html(p, caption or p.stem) for p in sorted(folder.glob(pattern))]
+    """Each PNG matching ``pattern``, captioned by ``caption``, else the ``.txt`` beside it, else its name."""
+    def text(p):
+        side = p.with_suffix(".txt")
+        return side.read_text().strip() if side.is_file() else p.stem
+
+    return [png_html(p, caption or text(p)) for p in sorted(folder.glob(pattern))]
 
 
 def _sections(out, h2o, geo2, fig3_sections, inv_rows, timing_rows, budget, ib, eca_fit_on) -> list:
@@ -193,8 +200,8 @@ def _sections(out, h2o, geo2, fig3_sections, inv_rows, timing_rows, budget, ib, 
     note = eca_note(eca_fit_on)
     g = out / "geo2"
     fig2 = _pngs(out / "h2o", "fig2_*.png") + (_pngs(g, "fig2d_*.png") or [
-        "<p class='note'>Fig. 2d (GeO2 spectra per pressure) needs per-site spectra in the GeO2 dataset "
-        "(metadata 'spectra'); the bundled file stores moments only.</p>"])
+        "<p class='note'>Fig. 2d (GeO2 spectra per pressure) needs spectra: the bundled sample "
+        "(load_geo2_spectra) or per-site spectra in the GeO2 dataset (assemble with keep_spectra).</p>"])
     return [
         Section("Run", [f"<p>Budget <b>{budget}</b> for every step; inverse-stability searches: "
                         f"{ib.n_search} candidates of the Table 4 grid, {ib.cv}-fold CV, bottleneck "

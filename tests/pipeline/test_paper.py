@@ -82,3 +82,11 @@ def test_inverse_budgets_cover_the_table4_grid_only_for_paper():
         grid = load_preset(f"{system}-ednn-square-lrelu").grid_size()
         assert grid == 750
         assert INVERSE_BUDGETS["paper"].n_search >= grid > INVERSE_BUDGETS["standard"].n_search
+
+
+def test_budget_object_takes_the_inverse_budget_of_its_name(tmp_path):
+    from xslatent.exceptions import InvalidParameterError
+
+    # a Budget named like no inverse budget needs one given; the name is what is checked
+    with pytest.raises(InvalidParameterError, match="'budget' parameter of reproduce_paper"):
+        reproduce_paper(tmp_path, budget=TINY, h2o_datasets={}, geo2_data=None)

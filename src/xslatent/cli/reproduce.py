@@ -41,23 +41,17 @@ def add_parser(subparsers):
     return p
 
 
-def _budget(name: str, resamples, target: str):
-    """The named budget, with ``--resamples`` bootstrap members when given; extra keyword
-    arguments of the pipeline (``reproduce_paper`` needs its inverse budget with a Budget)."""
+def _budget(name: str, resamples):
+    """The named budget, with ``--resamples`` bootstrap members when given."""
     if resamples is None:
-        return name, {}
+        return name
     if resamples < 0 or resamples == 1:
         raise UsageError(f"--resamples must be 0 (no intervals) or at least 2; got {resamples}.")
     import dataclasses
 
     from ..pipeline._budgets import BUDGETS
 
-    budget = dataclasses.replace(BUDGETS[name], n_resamples=resamples)
-    if target == "paper":
-        from ..pipeline.paper import INVERSE_BUDGETS
-
-        return budget, {"inverse_budget": INVERSE_BUDGETS[name]}
-    return budget, {}
+    return dataclasses.replace(BUDGETS[name], n_resamples=resamples)
 
 
 def run(args) -> int:
@@ -72,10 +66,10 @@ def run(args) -> int:
             from ..pipeline.geo2 import reproduce_geo2 as reproduce
         else:
             from ..pipeline.paper import reproduce_paper as reproduce
-        budget, extra = _budget(args.budget or "quick", getattr(args, "resamples", None), args.target)
+        budget = _budget(args.budget or "quick", getattr(args, "resamples", None))
         with dask_client(args.scheduler) as client:
             reproduce(args.out, budget=budget, seed=seed, device=device, client=client, split=args.split,
-                      eca_fit_on=eca_fit_on or "test", **extra)
+                      eca_fit_on=eca_fit_on or "test")
         return 0
     from ..datasets import load_dataset
     from ..pipeline.custom import read_config, reproduce_dataset

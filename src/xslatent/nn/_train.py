@@ -100,9 +100,8 @@ def flush_denormals(func):
 
     The gradients and Adam first moments of weights feeding nearly dead units drift into the
     subnormal range (below 1.2e-38 in float32) during long fits (12 % of an EDNN's entries
-    after 60 epochs), and x86 CPUs
-    compute on subnormals up to a hundred times slower: a 300-epoch EDNN fit on 2 cores ran
-    4.2x slower without flushing, with the same result. The mode is a per-thread flag: this
+    after 60 epochs), and x86 CPUs compute on subnormals up to a hundred times slower: an
+    82-epoch EDNN fit on 2 cores ran 4.2x slower without flushing, with the same result. The mode is a per-thread flag: this
     sets it in the calling thread; torch's intra-op threads get it from
     :func:`prime_thread_pool`. Every optimisation loop of the package
     (:func:`train_module`, the batched trainer, :func:`~xslatent.nn._multistart.multistart_adam`,

@@ -110,7 +110,9 @@ def reproduce_paper(out_dir, *, budget="quick", seed=0, device="cpu", client=Non
     geo2_data : Dataset, optional
         Defaults to the bundled GeO2 data.
     inverse_budget : InverseBudget, optional
-        Defaults to ``INVERSE_BUDGETS[budget]``; required when ``budget`` is a Budget object.
+        Defaults to ``INVERSE_BUDGETS[name]`` for the budget's name (a Budget object named
+        "quick", "standard" or "paper", e.g. one with another bootstrap size, gets that
+        inverse budget; any other name needs it given).
 
     Returns
     -------
@@ -118,10 +120,10 @@ def reproduce_paper(out_dir, *, budget="quick", seed=0, device="cpu", client=Non
         ``table1``, ``table2`` rows, ``species_mae`` (Fig. 5 in Å), ``inverse`` summaries and
         ``seconds`` per step.
     """
-    if isinstance(budget, str) or inverse_budget is None:
-        validate_params("reproduce_paper", {"budget": budget}, {"budget": [Options(tuple(INVERSE_BUDGETS))]})
-    ib = INVERSE_BUDGETS[budget] if inverse_budget is None else inverse_budget
     name = budget if isinstance(budget, str) else budget.name
+    if isinstance(budget, str) or inverse_budget is None:
+        validate_params("reproduce_paper", {"budget": name}, {"budget": [Options(tuple(INVERSE_BUDGETS))]})
+    ib = INVERSE_BUDGETS[name] if inverse_budget is None else inverse_budget
     from .geo2 import reproduce_geo2
     from .h2o import reproduce_h2o
     from .h2o_fig3 import fig3_extras

@@ -104,3 +104,20 @@ def test_no_notes_when_the_searches_respect_the_nesting():
     res.fallbacks = []
     assert nesting_warnings(res) == []
     assert not math.isnan(res.baselines["ridge"].test_score)
+
+
+def test_nesting_checks_nnca_against_the_train_fitted_eca_only():
+    from xslatent.pipeline.analysis import ECA_LABEL
+
+    res = _result()
+    res.emulator_r2 = 0.99
+    res.fallbacks = []
+    # the test-fitted ECA (the paper's protocol) is scored in-sample: 0.95 > NNCA is no violation
+    res.r2 = {("EDNN", 1): 0.9, ("NNCA", 1): 0.85, ("ECA", 1): 0.95, (ECA_LABEL["train"], 1): 0.84}
+    assert res.eca_fit_on == "test" and nesting_warnings(res) == []
+    res.r2[(ECA_LABEL["train"], 1)] = 0.88
+    assert nesting_warnings(res) == [
+        "XES: ECA k=1 (0.8800) > NNCA k=1 (0.8500) by 0.0300, more than the CV noise 0.0000"]
+    res.eca_fit_on = "train"
+    res.r2 = {("EDNN", 1): 0.9, ("NNCA", 1): 0.85, ("ECA", 1): 0.88}
+    assert len(nesting_warnings(res)) == 1

@@ -46,10 +46,10 @@ def test_outputs_written(h2o_run):
     assert html.count("data:image/png;base64") >= 7
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["budget"] == "tiny" and "torch" in prov
-    # the nesting rule reports, per run, what it kept for the emulator and each EDNN
+    # the nesting rule reports, per run, what it kept for the emulator and each NNCA and EDNN
     for s in ("XES", "XAS", "XPS"):
         lines = prov["nesting"][s]["fallbacks"]
-        assert [ln.split(":")[0] for ln in lines] == ["emulator", "EDNN k=1", "EDNN k=2"]
+        assert [ln.split(":")[0] for ln in lines] == ["emulator", "NNCA k=1", "EDNN k=1", "NNCA k=2", "EDNN k=2"]
         assert all(": search (" in ln or ": warm start from " in ln for ln in lines)
 
 
@@ -89,23 +89,27 @@ def test_known_answer_r2_ranges_and_orderings(h2o_run):
     # one direction covers most of the variance; the second adds the rest the emulator learned
     assert 0.80 <= eca1 <= 0.88 and eca2 >= eca1 + 0.03
     assert eca2 == pytest.approx(emu, abs=0.02)
-    # the networks with a bottleneck train for only 15 epochs: far below the emulator
+    # the networks with a bottleneck train for only 15 epochs: a cold NNCA reaches a training
+    # R2 of 0.39 / 0.44, below the train-fitted ECA (0.80 / 0.91), so the nesting rule refits it
+    # warm-started from that ECA; a cold EDNN (CV below 0.05) is then refitted from the NNCA
     for k in (1, 2):
-        assert 0.3 <= rows[("XES", k)]["NNCA"] < 0.6
-        # a cold-started EDNN scores below 0.2 after 15 epochs, below NNCA in CV: the nesting
-        # rule refits it warm-started from NNCA (xslatent.selection._nested), so it keeps
-        # NNCA's score at least and stays below the emulator
-        assert rows[("XES", k)]["NNCA"] - 0.01 <= rows[("XES", k)]["EDNN"] < emu
+        assert rows[("XES", k)]["NNCA"] >= rows[("XES", k)]["ECA (fit on train)"] - 0.01
+        assert rows[("XES", k)]["EDNN"] >= rows[("XES", k)]["NNCA"] - 0.01
     res = result["results"][0]
     # with the paper's emulator space (Table 5) the 2-candidate search falls below ridge in CV,
     # so the nesting rule refits the emulator warm-started from ridge: it must not end below it
     assert emu >= rows[("XES", 1)]["ridge"] - 0.005
     assert [(fb.model, fb.used) for fb in res.fallbacks] == [
         ("emulator", "warm start from ridge"),
+        ("NNCA k=1", "warm start from ECA k=1 (fit on train)"),
         ("EDNN k=1", "warm start from NNCA k=1"),
+        ("NNCA k=2", "warm start from ECA k=2 (fit on train)"),
         ("EDNN k=2", "warm start from NNCA k=2"),
     ]
-    assert res.warnings == []
+    # the 15-epoch emulator is unfinished: the rank-2 models, trained on from it, pass it by more
+    # than its CV noise, and the checks say so (the quick budgets flag what they cannot fix)
+    assert [w.split(" (")[0] for w in res.warnings] == ["XES: EDNN k=2", "XES: NNCA k=2"]
+    assert all("> emulator" in w for w in res.warnings)
 
 
 def test_rerun_resumes_without_refitting(h2o_run, tmp_path):
@@ -144,8 +148,13 @@ def test_custom_dataset_with_config(tmp_path, h2o_run):
     assert res["table"][0]["target"] == "mine"
     # the same data, budget and seed through the generic pipeline: the H2O pipeline's numbers
     ref = next(r for r in h2o_run[1]["table"] if r["target"] == "XES" and r["k"] == 1)
-    assert [res["table"][0][m] for m in ("EDNN", "NNCA", "ECA", "emulator")] == pytest.approx(
-        [ref[m] for m in ("EDNN", "NNCA", "ECA", "emulator")], abs=1e-4)
+    assert [res["table"][0][m] for m in ("EDNN", "NNCA", "emulator")] == pytest.approx(
+        [ref[m] for m in ("EDNN", "NNCA", "emulator")], abs=1e-4)
+    # on a user's data ECA is fitted on the training split by default (out of sample), the
+    # paper's test-split fit beside it: the same two numbers, in swapped columns
+    assert cfg["eca_fit_on"] == "train"
+    assert res["table"][0]["ECA"] == pytest.approx(ref["ECA (fit on train)"], abs=1e-4)
+    assert res["table"][0]["ECA (fit on test)"] == pytest.approx(ref["ECA"], abs=1e-4)
 
 
 def test_config_errors(tmp_path):

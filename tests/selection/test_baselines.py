@@ -90,3 +90,12 @@ def test_nesting_is_silent_when_the_ordering_holds():
     scores = {("emulator", None): 0.99, ("ridge", None): 0.6, ("EDNN", 1): 0.9, ("NNCA", 1): 0.85,
               ("ECA", 1): 0.8, ("EDNN", 2): 0.98, ("NNCA", 2): 0.97, ("ECA", 2): 0.96}
     assert check_nesting(scores, {}, log=False) == []
+
+
+def test_nesting_flags_eca_above_nnca_beyond_the_nnca_noise():
+    scores = {("emulator", None): 0.99, ("ridge", None): 0.6, ("EDNN", 1): 0.9, ("NNCA", 1): 0.85,
+              ("ECA", 1): 0.88, ("EDNN", 2): 0.98, ("NNCA", 2): 0.97, ("ECA", 2): 0.975}
+    noise = {("NNCA", 1): 0.01, ("NNCA", 2): 0.01}
+    # ECA k=1 above NNCA k=1 by 0.03 > 0.01 flagged; k=2 by 0.005 < 0.01 not
+    assert check_nesting(scores, noise, log=False) == [
+        "ECA k=1 (0.8800) > NNCA k=1 (0.8500) by 0.0300, more than the CV noise 0.0100"]

@@ -5,13 +5,13 @@ import pytest
 import torch
 from sklearn.linear_model import RidgeCV
 
-from xslatent import EDNN, NNCA, MLPEmulator
+from xslatent import ECA, EDNN, NNCA, MLPEmulator
 from xslatent.datasets import make_subspace_spectra
 from xslatent.exceptions import InvalidParameterError
 from xslatent.nn._modules import init_linear_layers, make_mlp
 from xslatent.nn._warm import embed_affine
 from xslatent.pipeline.analysis import nest_or_warm_start
-from xslatent.selection import warm_started_ednn, warm_started_emulator
+from xslatent.selection import warm_started_ednn, warm_started_emulator, warm_started_nnca
 
 pytestmark = pytest.mark.filterwarnings("ignore::xslatent.exceptions.ConvergenceWarning")
 
@@ -116,3 +116,52 @@ def test_float64_warm_start_is_exact(data):
     ednn = EDNN(1, encoder_layer_sizes=(4, 4), decoder_layer_sizes=(8,), learning_rate_init=1e-300, max_iter=1,
                 dtype="float64", random_state=0).fit(Xtr, Ytr, init_from=nnca)
     np.testing.assert_allclose(ednn.predict(Xte), nnca.predict(Xte), atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def eca(data):
+    Xtr, Ytr, _, _ = data
+    em = MLPEmulator((32, 32), max_iter=60, random_state=0).fit(Xtr, Ytr)
+    return ECA(em, n_components=2, random_state=0).fit(Xtr, Ytr)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_nnca_warm_started_from_eca_reproduces_then_improves(data, eca, k):
+    Xtr, Ytr, Xte, Yte = data
+    nnca0 = NNCA(k, decoder_layer_sizes=(32, 32), learning_rate_init=1e-12, max_iter=1,
+                 random_state=0).fit(Xtr, Ytr, init_from=eca)
+    np.testing.assert_allclose(nnca0.predict(Xte), eca.predict(Xte, n_components=k), atol=1e-5)
+    # the same span (the rank rotation after training may turn the basis within it)
+    V, U = nnca0.components_, eca.components_[:k]
+    np.testing.assert_allclose(V.T @ V, U.T @ U, atol=1e-6)
+    warm = warm_started_nnca(NNCA(k, decoder_layer_sizes=(4,), activation="tanh", learning_rate_init=1e-2,
+                                  max_iter=30, early_stopping=True, random_state=0), eca, Xtr, Ytr)
+    assert warm.decoder_layer_sizes == (32, 32) and warm.activation == "relu"
+    assert warm.learning_rate_init == 1e-3
+    assert warm.score(Xtr, Ytr) >= eca.score(Xtr, Ytr, n_components=k) - 0.005
+    assert warm.score(Xte, Yte) >= eca.score(Xte, Yte, n_components=k) - 0.01
+    cold = NNCA(k, decoder_layer_sizes=(32, 32), max_iter=30, early_stopping=True, random_state=0).fit(Xtr, Ytr)
+    assert warm.score(Xte, Yte) > cold.score(Xte, Yte) + 0.05  # the same budget from scratch stays far below
+
+
+def test_nnca_warm_start_rejects_mismatched_models(data, eca):
+    Xtr, Ytr, _, _ = data
+    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes equal to the NNCA's decoder_layer_sizes \\(8,\\)"):
+        NNCA(1, decoder_layer_sizes=(8,), max_iter=1).fit(Xtr, Ytr, init_from=eca)
+    with pytest.raises(InvalidParameterError, match="at least n_components = 3 vectors"):
+        NNCA(3, decoder_layer_sizes=(32, 32), max_iter=1).fit(Xtr, Ytr, init_from=eca)
+    with pytest.raises(InvalidParameterError, match="activation 'relu'"):
+        NNCA(1, decoder_layer_sizes=(32, 32), activation="tanh", max_iter=1).fit(Xtr, Ytr, init_from=eca)
+    with pytest.raises(InvalidParameterError, match="a fitted ECA \\(got NNCA\\)"):
+        NNCA(1, max_iter=1).fit(Xtr, Ytr, init_from=NNCA(1))
+
+
+def test_nnca_fallback_compares_training_split_r2(data, eca):
+    Xtr, Ytr, _, _ = data
+    searched = NNCA(1, decoder_layer_sizes=(4,), max_iter=2, random_state=0).fit(Xtr, Ytr)
+    inner = eca.score(Xtr, Ytr, n_components=1)
+    model, fb = nest_or_warm_start("NNCA k=1", searched, searched.score(Xtr, Ytr), "ECA k=1 (fit on train)", inner,
+                                   lambda: warm_started_nnca(searched, eca, Xtr, Ytr), measure="training-split R2")
+    assert fb.used == "warm start from ECA k=1 (fit on train)"
+    assert fb.reason.startswith("searched training-split R2 ") and "< ECA k=1 (fit on train) training-split R2" in fb.reason
+    assert model.score(Xtr, Ytr) >= inner - 0.005

@@ -36,8 +36,9 @@ def add_parser(subparsers):
                    "reconstructability tables (0: none); default: the budget's (quick 8, standard 10, "
                    "paper 20)")
     p.add_argument("--eca-fit-on", choices=["test", "train"], default=None,
-                   help="split ECA maximizes R2 on (default test, the paper's protocol; optimistic); "
-                   "the other is reported beside it")
+                   help="split ECA maximizes R2 on (default: test for h2o/geo2/paper, the paper's "
+                   "protocol, optimistic; train for your own DATA.h5, out of sample); the other is "
+                   "reported beside it")
     return p
 
 

@@ -309,7 +309,7 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
         self.components_ = Qs @ W
         self.rotation_ = Qs
 
-    def fit(self, X, y):
+    def fit(self, X, y, init_from=None):
         """Learn the orthonormal basis and the decoder jointly.
 
         Parameters
@@ -318,12 +318,65 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
             Standardized structures, projected on the orthonormal basis.
         y : array-like of shape (n_samples, n_outputs)
             Targets (2-D) the decoder learns to reproduce from the scores.
+        init_from : ECA, optional
+            Warm start from a fitted ECA (ECA is a linear projection in front of the emulator,
+            so an NNCA whose decoder has the emulator's architecture contains it): the basis
+            starts at the ECA's first ``n_components`` vectors and the decoder at the emulator
+            with its first layer ``W_1`` replaced by ``W_1 V^T``, so that the network starts
+            out computing exactly the ECA's rank-``n_components`` predictions. Needs
+            ``n_components`` at most the ECA's, ``activation="relu"`` and
+            ``decoder_layer_sizes`` equal to the emulator's ``hidden_layer_sizes``.
 
         Returns
         -------
         self : NNCA
         """
-        return self._fit_network(X, y)
+        warm = None if init_from is None else self._warm_start_from_eca(init_from)
+        return self._fit_network(X, y, warm_start=warm)
+
+    def _warm_start_from_eca(self, eca):
+        from ._eca import ECA
+
+        k = int(self.n_components)
+        dec = layer_sizes_tuple(self.decoder_layer_sizes)
+        problems = []
+        if not isinstance(eca, ECA) or not hasattr(eca, "components_"):
+            problems.append(f"a fitted ECA (got {type(eca).__name__})")
+        else:
+            emulator = eca.emulator_
+            hidden = getattr(emulator, "hidden_layer_sizes", None)
+            module = getattr(emulator, "module_", None)
+            if eca.components_.shape[0] < k:
+                problems.append(f"at least n_components = {k} vectors (the ECA has {eca.components_.shape[0]})")
+            if not (isinstance(module, torch.nn.Sequential) and hidden is not None
+                    and layer_sizes_tuple(hidden) == dec):
+                problems.append(
+                    f"an MLP emulator with hidden_layer_sizes equal to the NNCA's decoder_layer_sizes {dec} "
+                    f"(the emulator has {None if hidden is None else layer_sizes_tuple(hidden)})"
+                )
+        if self.activation != "relu":
+            problems.append(f"activation 'relu', the emulator's (NNCA {self.activation!r})")
+        if problems:
+            raise InvalidParameterError(
+                f"The 'init_from' argument of NNCA.fit must be a fitted ECA matching the NNCA: "
+                f"{'; '.join(problems)}."
+            )
+        V = np.asarray(eca.components_[:k], dtype=np.float64)
+
+        def warm_start(module):
+            from ..nn._modules import assign_orthonormal
+
+            if module.encoder.linear.in_features != V.shape[1]:
+                raise InvalidParameterError(
+                    f"The 'init_from' argument of NNCA.fit must be an ECA fitted on "
+                    f"{module.encoder.linear.in_features} features. Got one with {V.shape[1]} instead."
+                )
+            assign_orthonormal(module.encoder.linear, torch.as_tensor(V), 0)
+            state = {k_: v.detach().cpu() for k_, v in eca.emulator_.module_.state_dict().items()}
+            state["0.weight"] = state["0.weight"].double() @ torch.as_tensor(V).T
+            module.decoder.load_state_dict({k_: v.to(module.decoder[0].weight.dtype) for k_, v in state.items()})
+
+        return warm_start
 
     @property
     def _nested_ranks(self) -> bool:

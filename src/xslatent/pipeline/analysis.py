@@ -38,6 +38,7 @@ from ..selection import (
     ridge_baseline,
     warm_started_ednn,
     warm_started_emulator,
+    warm_started_nnca,
 )
 from ._budgets import BUDGETS, Budget
 from ._common import Prepared, prepare
@@ -206,10 +207,11 @@ def analyse_target(
                   device=device)
     extras = {"x_scaler": prep.x_scaler, "y_scaler": prep.y_scaler}
 
-    def fitted(kind, k, make, preset, fallback=None):
+    def fitted(kind, k, make, preset, fallback=None, rule=None, inner=None):
         label = kind if k is None else f"{kind}_k{k}"
+        extra = {} if inner is None else {"inner": inner}  # a warm-started inner model changes the outcome
         fp = _fingerprint(data=dfp, kind=kind, k=k, budget=_model_budget(budget), seed=seed, preset=str(preset),
-                          nesting=NESTING_RULE if fallback else None)
+                          nesting=(rule or NESTING_RULE) if fallback else None, **extra)
         hit = _cached(mdir / label, fp, device)
         if hit is not None:
             model, meta = hit
@@ -279,8 +281,20 @@ def analyse_target(
             res.r2[("ECA" if main else ECA_LABEL[split], k)] = eca.score(prep.Xte, prep.Yte, n_components=k)
     res.eca_fit_on = eca_fit_on
 
+    # the ECA on the training split is the one NNCA contains on equal terms (same rows)
+    eca_train = res.models["eca" if eca_fit_on == "train" else "eca_train"] if "train" in splits else None
     for k in components:
-        nnca, cv, params = fitted("nnca", k, lambda: NNCA(k, **common), presets["nnca"])
+        def nnca_fallback(model, cv, k=k):
+            # ECA has no CV score: compare by what ECA maximises, the training-split R2 at rank k
+            return nest_or_warm_start(f"NNCA k={k}", model, model.score(prep.Xtr, prep.Ytr),
+                                      f"ECA k={k} (fit on train)",
+                                      eca_train.score(prep.Xtr, prep.Ytr, n_components=k),
+                                      lambda: warm_started_nnca(model, eca_train, prep.Xtr, prep.Ytr),
+                                      measure="training-split R2")
+
+        nnca, cv, params = fitted("nnca", k, lambda: NNCA(k, **common), presets["nnca"],
+                                  nnca_fallback if eca_train is not None else None, rule=NNCA_NESTING_RULE)
+        nnca_warm = params.get("fallback")
         res.models[f"nnca_k{k}"] = nnca
         res.r2[("NNCA", k)] = nnca.score(prep.Xte, prep.Yte)
         res.cv_score[("NNCA", k)] = cv
@@ -290,7 +304,8 @@ def analyse_target(
             return nest_or_warm_start(f"EDNN k={k}", model, cv, f"NNCA k={k}", nnca_cv,
                                       lambda: warm_started_ednn(model, nnca, prep.Xtr, prep.Ytr))
 
-        ednn, cv, params = fitted("ednn", k, lambda: EDNN(k, **common), presets["ednn"], ednn_fallback)
+        ednn, cv, params = fitted("ednn", k, lambda: EDNN(k, **common), presets["ednn"], ednn_fallback,
+                                  inner=nnca_warm)
         res.models[f"ednn_k{k}"] = ednn
         res.r2[("EDNN", k)] = ednn.score(prep.Xte, prep.Yte)
         res.cv_score[("EDNN", k)] = cv
@@ -305,20 +320,30 @@ def analyse_target(
 
 #: version of the nesting rule (part of the model fingerprints: a new rule refits)
 NESTING_RULE = 1
+#: version of NNCA's rule (refitted from the train-fitted ECA when below it); an EDNN whose
+#: NNCA was warm-started carries that in its fingerprint
+NNCA_NESTING_RULE = 2
 
 
-def nest_or_warm_start(model_name, model, cv, inner_name, inner_cv, warm):
-    """Keep a searched container unless its CV score is below the contained model's; then refit
-    it warm-started from that model (:mod:`xslatent.selection._nested`). Returns (model, Fallback)."""
+def nest_or_warm_start(model_name, model, cv, inner_name, inner_cv, warm, *, measure="CV"):
+    """Keep a searched container unless its score (``measure``: the mean CV score, or for NNCA
+    against ECA the training-split R2) is below the contained model's; then refit it
+    warm-started from that model (:mod:`xslatent.selection._nested`). Returns (model, Fallback)."""
     if np.isfinite(inner_cv) and cv < inner_cv:
         return warm(), Fallback(model_name, f"warm start from {inner_name}",
-                                f"searched CV {cv:.4f} < {inner_name} CV {inner_cv:.4f}")
-    return model, Fallback(model_name, "search", f"searched CV {cv:.4f} >= {inner_name} CV {inner_cv:.4f}")
+                                f"searched {measure} {cv:.4f} < {inner_name} {measure} {inner_cv:.4f}")
+    return model, Fallback(model_name, "search",
+                           f"searched {measure} {cv:.4f} >= {inner_name} {measure} {inner_cv:.4f}")
 
 
 def nesting_warnings(res: TargetResult) -> list[str]:
     """Test-split nesting checks of one target set (:func:`xslatent.selection.check_nesting`)."""
     scores = dict(res.r2)
+    if res.eca_fit_on != "train":
+        # the test-fitted ECA is scored in-sample: compare the one fitted on the training split
+        # (as NNCA and EDNN are) where it was fitted, else leave ECA out of the checks
+        for k in [k for (m, k) in scores if m == "ECA"]:
+            scores[("ECA", k)] = scores.get((ECA_LABEL["train"], k), float("nan"))
     scores[("emulator", None)] = res.emulator_r2
     if "ridge" in res.baselines:
         scores[("ridge", None)] = res.baselines["ridge"].test_score

@@ -8,7 +8,7 @@
   :class:`SuccessiveHalving` or asynchronous :class:`AsynchronousHalving` (ASHA), Dask fan-out.
 * :func:`ridge_baseline`, :func:`group_mean_baseline`, :func:`check_nesting` — the baselines
   every table reports and the nesting checks (:mod:`xslatent.selection._baselines`).
-* :func:`warm_started_ednn`, :func:`warm_started_emulator` — refits of a container from the
+* :func:`warm_started_ednn`, :func:`warm_started_emulator`, :func:`warm_started_nnca` — refits of a container from the
   model it contains, used when a search breaks the nesting (:mod:`xslatent.selection._nested`).
 """
 
@@ -20,7 +20,7 @@ from ._baselines import (
     group_mean_prediction,
     ridge_baseline,
 )
-from ._nested import Fallback, warm_started_ednn, warm_started_emulator
+from ._nested import Fallback, warm_started_ednn, warm_started_emulator, warm_started_nnca
 from ._search import (
     AsynchronousHalving,
     RandomizedSearch,
@@ -52,4 +52,5 @@ __all__ = [
     "ridge_baseline",
     "warm_started_ednn",
     "warm_started_emulator",
+    "warm_started_nnca",
 ]

@@ -210,6 +210,10 @@ def check_nesting(scores: dict, noise: dict, *, label: str = "", log: bool = Tru
     scores : dict
         ``(model, k) -> score`` with models ``"emulator"`` and ``"ridge"`` (``k=None``) and
         ``"EDNN"``, ``"NNCA"``, ``"ECA"`` (``k`` an int). Missing or NaN entries are skipped.
+        The pairs checked: ridge in the emulator; NNCA k in EDNN k; ECA k in NNCA k (an NNCA
+        whose decoder is the emulator is an ECA: pass the ECA fitted on the same rows as
+        the NNCA, not the in-sample one fitted on the scored rows); every k-model in the
+        emulator; rank k in rank k + 1.
     noise : dict
         ``(model, k) -> CV noise`` of the containing models (missing: 0).
     label : str
@@ -232,6 +236,7 @@ def check_nesting(scores: dict, noise: dict, *, label: str = "", log: bool = Tru
     ks = sorted({k for (_, k) in scores if k is not None})
     for k in ks:
         pairs.append((("NNCA", k), ("EDNN", k), get(noise, ("EDNN", k))))
+        pairs.append((("ECA", k), ("NNCA", k), get(noise, ("NNCA", k))))
         for m in ("EDNN", "NNCA", "ECA"):
             pairs.append(((m, k), ("emulator", None), get(noise, ("emulator", None))))
     for a, b in zip(ks[:-1], ks[1:]):

@@ -1,7 +1,8 @@
 """Nested models that respect their nesting: warm starts from the contained model.
 
-NNCA is an EDNN with a linear orthonormal encoder, and ridge regression is an MLP emulator
-without hidden nonlinearity: the larger model can always do at least as well. A randomized
+NNCA is an EDNN with a linear orthonormal encoder, ECA is a linear orthonormal projection in
+front of the emulator (an NNCA whose decoder is the emulator), and ridge regression is an MLP
+emulator without hidden nonlinearity: the larger model can always do at least as well. A randomized
 search with a small budget may still return a larger model that scores *below* the
 contained one. The rule used by the pipelines (:func:`xslatent.pipeline.analysis.analyse_target`):
 
@@ -11,12 +12,16 @@ contained one. The rule used by the pipelines (:func:`xslatent.pipeline.analysis
    **warm-started** from the contained model (:meth:`xslatent.EDNN.fit` /
    :meth:`xslatent.MLPEmulator.fit` with ``init_from``): it starts out computing exactly the
    contained model's predictions and trains on with early stopping, at a learning rate of at
-   most :data:`WARM_LEARNING_RATE`;
+   most :data:`WARM_LEARNING_RATE`. ECA has no CV score (it is fitted once, on the frozen
+   emulator), so NNCA k is compared with the ECA fitted on the training split by the
+   quantity ECA maximises, the R2 on the training split at rank k; an NNCA below it did not
+   find what its own architecture can express and is refitted from the ECA
+   (:meth:`xslatent.NNCA.fit` with ``init_from``, decoder = the emulator);
 3. the choice is reported per run (:class:`Fallback`) in the log, the table notes and the
    model file's metadata. The test-split checks of :func:`~xslatent.selection._baselines.check_nesting`
    still run afterwards and flag whatever remains violated.
 
-Only CV scores (never the test split) decide.
+Only CV scores and training-split scores (never the test split) decide.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from sklearn.base import clone
 from .._validation import layer_sizes_tuple
 from ..exceptions import ConvergenceWarning
 
-__all__ = ["WARM_LEARNING_RATE", "Fallback", "warm_started_ednn", "warm_started_emulator"]
+__all__ = ["WARM_LEARNING_RATE", "Fallback", "warm_started_ednn", "warm_started_emulator", "warm_started_nnca"]
 
 #: largest learning rate of a warm-started refit (a larger step would leave the start at once)
 WARM_LEARNING_RATE = 1e-3
@@ -118,3 +123,34 @@ def warm_started_emulator(template, linear, X, Y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return est.fit(X, Y, init_from=linear)
+
+
+def warm_started_nnca(template, eca, X, Y):
+    """An NNCA refitted on ``X``, ``Y`` from a fitted ECA (see module docstring).
+
+    Parameters
+    ----------
+    template : NNCA
+        The searched NNCA (its ``n_components``, ``hierarchical`` and training settings are
+        kept).
+    eca : ECA
+        Fitted on ``X``, ``Y`` with an :class:`xslatent.MLPEmulator`; the decoder takes the
+        emulator's hidden widths, ``alpha`` and learning rate (capped at
+        :data:`WARM_LEARNING_RATE`), activation ReLU.
+    X, Y : ndarray
+
+    Returns
+    -------
+    NNCA
+        Fitted.
+    """
+    em = eca.emulator_
+    est = clone(template).set_params(
+        decoder_layer_sizes=layer_sizes_tuple(em.hidden_layer_sizes),
+        activation="relu",
+        alpha=float(em.alpha),
+        learning_rate_init=min(float(em.learning_rate_init), WARM_LEARNING_RATE),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, Y, init_from=eca)

@@ -13,9 +13,11 @@ XES data (8000 x 3 structural features, 100 spectrum channels; 80 % train split 
    measured in the same run with a large ``torch.mm`` on the same number of threads;
 3. time to quality with asynchronous successive halving (ASHA) on ``--ttq-n-iter`` (500)
    candidates: scikit-learn's full ``RandomizedSearchCV(MLPRegressor)`` over the same
-   candidates (same rows, epochs, folds) gives the target (its best CV score, less 0.01) and
-   its wall time; ours is the time at which :attr:`RandomizedSearch.best_score_trace_` first
-   reaches the target, and the ratio;
+   candidates (same rows, epochs, folds) gives the target (its best CV score less its CV
+   noise, the standard error over the folds of that candidate; and, for comparison with
+   earlier records, its best less 0.01) and its wall time; ours is the time at which
+   :attr:`RandomizedSearch.best_score_trace_` first reaches the target, and the ratio.
+   scikit-learn's own time to each target, in its candidate order, is printed beside it;
 4. configurations per minute on a Dask ``LocalCluster`` of 2 single-threaded workers vs in
    process (on a subset of the candidates);
 5. ECA against the authors' ECA loop (:func:`authors_eca_loop`, the same procedure
@@ -451,14 +453,24 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         pr.fit(Xq, Yq)
         t_pr_all = time.perf_counter() - t
-    target = skq_best - 0.01
-    hits = [t for t, b in pr.best_score_trace_ if b >= target]
-    t_pr = hits[0] if hits else float("nan")
-    reached = bool(hits)
+    # targets: sklearn's best less its CV noise (the standard error over the 5 folds of its best
+    # candidate: "reached within noise"), and the looser best - 0.01 of the earlier records
+    ibest = int(np.argmax(skq.cv_results_["mean_test_score"]))
+    sk_noise = float(skq.cv_results_["std_test_score"][ibest]) / np.sqrt(5)
+    # sklearn's own time to each target, in its candidate order (sum of its fit + score times)
+    sk_cum = np.cumsum((skq.cv_results_["mean_fit_time"] + skq.cv_results_["mean_score_time"]) * 5)
+    sk_means = np.maximum.accumulate(skq.cv_results_["mean_test_score"])
     n_ok = int(np.sum(pr.cv_results_["status"] == "ok"))
+    ttq = []
+    for label, target in ((f"best - CV noise ({sk_noise:.4f})", skq_best - sk_noise), ("best - 0.01", skq_best - 0.01)):
+        hits = [t for t, b in pr.best_score_trace_ if b >= target]
+        sk_hit = float(sk_cum[np.argmax(sk_means >= target)])
+        ttq.append((label, target, hits[0] if hits else float("nan"), bool(hits), sk_hit))
+        print(f"  target {label} = {target:.4f}: xslatent ASHA after "
+              f"{hits[0] if hits else float('nan'):.1f} s; sklearn's own search first after ~{sk_hit:.0f} s")
     print(
         f"xslatent ASHA:              {t_pr_all:.1f} s for all {nq} ({n_ok} not pruned), best CV R2 "
-        f"{pr.best_score_:.4f}; reached {target:.4f} after {t_pr:.1f} s"
+        f"{pr.best_score_:.4f}"
     )
 
     # (4) Dask LocalCluster of 2 workers vs in process, on a subset
@@ -526,16 +538,22 @@ def main(argv=None) -> int:
             f"{cpm_ours:.2f} | {cpm_ours / (n_iter / t_sk32 * 60):.2f}x | (info) |"
         )
     print(
-        f"| (2) GFLOP/s whole search / GEMM {gemm:.1f} | - | {gflops:.1f} | {gflops / gemm:.0%} | >= 50 % |"
+        f"| (2) GFLOP/s whole search / GEMM {gemm:.1f} | - | {gflops:.1f} | {gflops / gemm:.0%} | >= 70 % |"
     )
     print(
         f"| (2) GFLOP/s largest group {big['hidden_layer_sizes']} x {len(members)} members | - | "
         f"{g_group:.1f} | {g_group / gemm:.0%} | - |"
     )
+    for i, (label, target, t_pr, reached, sk_hit) in enumerate(ttq):
+        print(
+            f"| (3{'' if i == 0 else chr(39)}) time to sklearn's {label}, {nq} candidates (ASHA {args.min_epochs}/"
+            f"{args.eta}/{args.wave_size}) vs sklearn's full search | {t_skq:.1f} s | "
+            f"{t_pr:.1f} s{'' if reached else ' (not reached)'} | {t_skq / t_pr:.1f}x | "
+            f"{'>= 30x' if i == 0 else '(info)'} |"
+        )
     print(
-        f"| (3) time to sklearn's best - 0.01, {nq} candidates (ASHA {args.min_epochs}/{args.eta}/"
-        f"{args.wave_size}) | {t_skq:.1f} s | {t_pr:.1f} s{'' if reached else ' (not reached)'} | "
-        f"{t_skq / t_pr:.1f}x | >= 30x |"
+        f"| (3) best CV R2 after the whole search (ASHA: {t_pr_all:.1f} s) | {skq_best:.4f} | "
+        f"{pr.best_score_:.4f} | {pr.best_score_ - skq_best:+.4f} | (info) |"
     )
     if dask_row:
         cl, cd, r, same = dask_row

@@ -27,6 +27,9 @@ ESTIMATORS = {
     ),
     "nnca": NNCA(2, decoder_layer_sizes=(8,), dtype="float64"),  # Householder map
     "nnca-square": NNCA(4, decoder_layer_sizes=(8,), dtype="float64"),  # matrix-exp map
+    # >= FUSED_ADAM_MIN_PARAMS per member: torch's fused Adam kernel, one call per member
+    "mlp-fused-adam": MLPEmulator((128, 128), dtype="float64"),
+    "ednn-fused-adam": EDNN(2, encoder_layer_sizes=(128, 128), decoder_layer_sizes=(128,), dtype="float64"),
 }
 
 
@@ -61,6 +64,7 @@ def test_batched_equals_train_module(kind, early, data):
     X, Y = data
     members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1))
     trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
+    assert trainer.net._fused == kind.endswith("fused-adam")
     outs = {o.tag: o for o in trainer.run()}
     assert trainer.n_alive == 0 and len(outs) == len(members)
     n_iters = set()

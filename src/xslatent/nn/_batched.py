@@ -382,16 +382,16 @@ class BatchedTrainer:
             with torch.no_grad():
                 for p in self.net.params:
                     p.requires_grad_(False)
+                decay = None
                 if self._any_alpha:
-                    # 0.5 * alpha * sum(W**2) / batch_size on the plain linear weights
-                    coef = (self._alpha / cnt_t).view(G, 1, 1)
+                    # 0.5 * alpha * sum(W**2) / batch_size on the plain linear weights; its
+                    # gradient (alpha / batch_size) * W is added inside the Adam step
+                    decay = self._alpha / cnt_t
                     l2 = 0
                     for i in self.net.l2_index:
-                        W = self.net.params[i]
-                        l2 = l2 + (W * W).sum(dim=(1, 2))
-                        grads[i] = grads[i] + coef * W
+                        l2 = l2 + torch.linalg.vector_norm(self.net.params[i], dim=(1, 2)) ** 2
                     loss = loss + 0.5 * self._alpha * l2 / cnt_t
-                self.net.adam_step(grads, active, self._lr)
+                self.net.adam_step(grads, active, self._lr, decay)
                 total += loss.double() * torch.as_tensor(
                     cnt, dtype=torch.float64, device=self.device
                 )

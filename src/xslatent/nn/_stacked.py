@@ -37,6 +37,9 @@ from ._network import (
 __all__ = ["NotBatchableError", "StackedNetwork", "batchable_description", "network_signature"]
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
+#: parameters per member from which :meth:`StackedNetwork.adam_step` uses torch's fused Adam
+FUSED_ADAM_MIN_PARAMS = 16384
+_HAS_FUSED_ADAM = hasattr(torch, "_fused_adam_")
 _ORTHOGONAL_MAPS = ("householder", "matrix_exp")
 
 
@@ -211,10 +214,34 @@ class StackedNetwork:
                     h = torch.tanh(h)
         return h
 
-    def adam_step(self, grads: list[torch.Tensor], active: np.ndarray, lr: np.ndarray) -> None:
-        """One Adam step of the ``active`` members with their learning rates ``lr``."""
-        all_active = bool(active.all())
+    def adam_step(
+        self,
+        grads: list[torch.Tensor],
+        active: np.ndarray,
+        lr: np.ndarray,
+        weight_decay: torch.Tensor | None = None,
+    ) -> None:
+        """One Adam step of the ``active`` members with their learning rates ``lr``.
+
+        ``weight_decay`` (per member, or None) adds ``weight_decay[j] * W`` to the gradient of
+        every weight in :attr:`l2_index` first: the gradient of the L2 term
+        ``0.5 * alpha * sum(W**2) / batch_size`` with ``weight_decay = alpha / batch_size``.
+
+        Members with at least :data:`FUSED_ADAM_MIN_PARAMS` parameters are updated by torch's
+        fused Adam kernel (one pass over parameter, gradient and moments; one call per member,
+        since learning rates and step counts differ); smaller networks by stacked tensor
+        operations over all members at once, where the per-call overhead would dominate.
+        Both compute Adam as :class:`torch.optim.Adam` does (betas 0.9 / 0.999, eps 1e-8).
+        """
         self.steps += active
+        if self._fused:
+            self._fused_adam_step(grads, active, lr, weight_decay)
+            return
+        if weight_decay is not None:
+            coef = weight_decay.view(-1, 1, 1)
+            for i in self.l2_index:
+                grads[i] = grads[i].addcmul(coef, self.params[i])
+        all_active = bool(active.all())
         t = np.maximum(self.steps, 1).astype(np.float64)
         bc1 = 1.0 - _BETA1**t
         bc2 = 1.0 - _BETA2**t
@@ -239,6 +266,29 @@ class StackedNetwork:
                     p.index_copy_(0, idle, saved[0])
                     m.index_copy_(0, idle, saved[1])
                     v.index_copy_(0, idle, saved[2])
+
+    @property
+    def _fused(self) -> bool:
+        n = sum(p[0].numel() for p in self.params) if self.params else 0
+        return _HAS_FUSED_ADAM and self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS
+
+    def _fused_adam_step(self, grads, active, lr, weight_decay) -> None:
+        l2 = set(self.l2_index)
+        groups = [[i for i in range(len(self.params)) if i in l2], [i for i in range(len(self.params)) if i not in l2]]
+        wd = None if weight_decay is None else weight_decay.detach().cpu().numpy().astype(np.float64)
+        with torch.no_grad():
+            for j in np.flatnonzero(active):
+                step = torch.tensor(float(self.steps[j]))
+                for gi, idx in enumerate(groups):
+                    if not idx:
+                        continue
+                    decay = float(wd[j]) if (gi == 0 and wd is not None) else 0.0
+                    torch._fused_adam_(
+                        [self.params[i][j] for i in idx], [grads[i][j] for i in idx],
+                        [self.m[i][j] for i in idx], [self.v[i][j] for i in idx], [],
+                        [step] * len(idx), lr=float(lr[j]), beta1=_BETA1, beta2=_BETA2,
+                        weight_decay=decay, eps=_EPS, amsgrad=False, maximize=False,
+                    )
 
     def keep_best(self, improved: np.ndarray) -> None:
         """Copy the current parameters of the ``improved`` members into the best copy."""

@@ -223,11 +223,15 @@ class TorchNetworkEstimator(BaseEstimator):
         return TrainingSetup(X, Y, module, self._train_config(), seed, device, self._torch_dtype)
 
     @atomic_fit
-    def _fit_network(self, X, y, warm_start=None):
+    def _fit_network(self, X, y, warm_start=None, validation=None):
         """Build, initialise and train ``module_``; ``warm_start(module)``, when given,
-        overwrites the drawn initial weights (see ``EDNN.fit(init_from=...)``)."""
+        overwrites the drawn initial weights (see ``EDNN.fit(init_from=...)``);
+        ``validation = (X_val, y_val)``, when given with ``early_stopping``, is the
+        early-stopping set and all of ``X`` is trained on (bootstrap members' out-of-bag rows)."""
         setup = self.prepare_training(X, y)
         X, Y = setup.X, setup.Y
+        if validation is not None:
+            validation = check_X_y(*validation, owner=type(self).__name__, y_name="y")
         if warm_start is not None:  # after the cast, so float64 models start exactly
             warm_start(setup.module)
         result = train_module(
@@ -240,6 +244,7 @@ class TorchNetworkEstimator(BaseEstimator):
             dtype=setup.dtype,
             progress=bool(self.verbose),
             desc=type(self).__name__,
+            validation=validation,
         )
         return self._adopt_network(setup.module, result, X, Y, setup.seed)
 

@@ -34,6 +34,23 @@ def test_batched_members_equal_separate_fits(data, make):
     assert np.ptp(a.scores(Xt, Yt)) > 0
 
 
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("warm", [False, True])
+def test_early_stopping_members_validate_on_their_out_of_bag_groups(data, batched, warm):
+    from xslatent.metrics import r2_score
+
+    X, Y, _, _, _, g = data
+    est = MLPEmulator((16,), max_iter=12, early_stopping=True, n_iter_no_change=3, dtype="float64",
+                      random_state=0)
+    if warm:
+        est.fit(X, Y)
+    ens = bootstrap(est, X, Y, n_resamples=3, groups=g, random_state=2, batched=batched, warm_start=warm)
+    for m, oob in zip(ens.estimators_, ens.oob_indices_):
+        assert len(oob) >= 50  # whole groups left out
+        # the network kept is the best epoch on the out-of-bag rows, none of which it trained on
+        assert max(m.validation_scores_) == pytest.approx(r2_score(Y[oob], m.predict(X[oob])), abs=1e-10)
+
+
 def test_group_resampling_draws_whole_groups(data):
     X, Y, _, _, _, g = data
     ens = bootstrap(Ridge(), X, Y, n_resamples=5, groups=g, random_state=1)

@@ -10,6 +10,7 @@ from xslatent.nn._batched import (
     BatchedTrainer,
     NotBatchableError,
     network_signature,
+    score_rows,
     train_unbatched,
 )
 from xslatent.nn._train import TrainConfig
@@ -129,3 +130,37 @@ def test_signatures_and_unsupported_layers():
     assert network_signature(a) == network_signature(b) != network_signature(c)
     with pytest.raises(NotBatchableError):
         network_signature(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout()))
+
+
+def test_explicit_validation_rows_equal_train_module(data):
+    """A member with ``validation_rows`` trains on all its rows and stops on those rows,
+    exactly as ``train_module(..., validation=...)`` (bootstrap members: their out-of-bag rows)."""
+    X, Y = data
+    members = _members(ESTIMATORS["mlp"], X, Y, True, np.random.default_rng(4))
+    for g, m in enumerate(members):
+        m.validation_rows = np.setdiff1d(np.arange(X.shape[0]), m.train_rows)[: 30 + 5 * g]
+    trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
+    outs = {o.tag: o for o in trainer.run()}
+    for m in members:
+        ref = train_unbatched(m, X, Y, device="cpu", dtype=torch.float64, keep_state=True)
+        got = outs[m.tag]
+        assert got.result.n_iter == ref.result.n_iter and got.result.best_epoch == ref.result.best_epoch
+        np.testing.assert_allclose(got.result.validation_scores, ref.result.validation_scores, rtol=1e-9, atol=1e-11)
+        for k in ref.state:
+            np.testing.assert_allclose(got.state[k].numpy(), ref.state[k].numpy(), rtol=1e-8, atol=1e-10)
+        # the best validation score is the kept network's R2 on the validation rows
+        best = max(got.result.validation_scores)
+        assert best == pytest.approx(score_rows(_load(m, got.state), X, Y, m.validation_rows, device="cpu",
+                                                dtype=torch.float64), abs=1e-10)
+    # all rows trained on: the loss curve differs from holding out a fraction of them
+    plain = train_unbatched(_members(ESTIMATORS["mlp"], X, Y, True, np.random.default_rng(4))[0], X, Y,
+                            device="cpu", dtype=torch.float64)
+    assert plain.result.loss_curve[0] != pytest.approx(outs[0].result.loss_curve[0], rel=1e-6)
+
+
+def _load(member, state):
+    import copy
+
+    module = copy.deepcopy(member.module)
+    module.load_state_dict(state)
+    return module

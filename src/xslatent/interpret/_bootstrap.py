@@ -160,9 +160,23 @@ def _is_torch(est) -> bool:
     return isinstance(est, TorchNetworkEstimator)
 
 
-def _fit_torch_stack(template, X, Y, rows_list, seeds, batched: bool, warm: bool = False):
+#: fewest out-of-bag rows a member validates its early stopping on (else it holds out a
+#: ``validation_fraction`` of its own resample, as a plain fit does)
+MIN_OOB_VALIDATION = 10
+
+
+def _oob_validation(template, val_rows):
+    """The member's early-stopping rows: its out-of-bag rows, when the template stops early."""
+    if val_rows is None or not getattr(template, "early_stopping", False) or len(val_rows) < MIN_OOB_VALIDATION:
+        return None
+    return np.asarray(val_rows, dtype=np.int64)
+
+
+def _fit_torch_stack(template, X, Y, rows_list, seeds, batched: bool, warm: bool = False, val_list=None):
     """Members of one torch estimator, trained as one stacked network when possible; with
-    ``warm``, every member starts from the fitted ``template``'s weights."""
+    ``warm``, every member starts from the fitted ``template``'s weights. With early
+    stopping, a member validates on its out-of-bag rows (``val_list``): rows of its own
+    resample would repeat rows it trains on and never stop it."""
     from ..nn._batched import BatchedMember, BatchedTrainer, NotBatchableError
     from ..nn._modules import copy_weights
     from ..nn._train import DTYPES
@@ -179,9 +193,12 @@ def _fit_torch_stack(template, X, Y, rows_list, seeds, batched: bool, warm: bool
             copy_weights(template.module_, module)
         return module
 
+    vals = [_oob_validation(template, v) for v in (val_list or [None] * len(rows_list))]
+
     def one_by_one():
-        return [e._fit_network(X[r], Y[r], warm_start=start) if warm else e.fit(X[r], Y[r])
-                for e, r in zip(ests, rows_list)]
+        return [e._fit_network(X[r], Y[r], warm_start=start if warm else None,
+                               validation=None if v is None else (X[v], Y[v]))
+                for e, r, v in zip(ests, rows_list, vals)]
 
     if not batched:
         return one_by_one()
@@ -189,8 +206,9 @@ def _fit_torch_stack(template, X, Y, rows_list, seeds, batched: bool, warm: bool
     ests[0]._check_shapes(X, Y)
     device, dtype = resolve_device(template.device), DTYPES[template.dtype]
     members = [
-        BatchedMember(start(build_module(e, int(s), X.shape[1], Y.shape[1])), r, e._train_config(), int(s), tag=i)
-        for i, (e, r, s) in enumerate(zip(ests, rows_list, seeds))
+        BatchedMember(start(build_module(e, int(s), X.shape[1], Y.shape[1])), r, e._train_config(), int(s), tag=i,
+                      validation_rows=v)
+        for i, (e, r, s, v) in enumerate(zip(ests, rows_list, seeds, vals))
     ]
     try:
         trainer = BatchedTrainer(members, X, Y, device=device, dtype=dtype, keep_states=True)
@@ -270,7 +288,7 @@ def _eca_warm_params(eca) -> dict:
             "n_iter_no_change": max(5, int(eca.n_iter_no_change) // 3)}
 
 
-def _fit_members(template, X, Y, rows_list, seeds, batched: bool, warm: bool = False):
+def _fit_members(template, X, Y, rows_list, seeds, batched: bool, warm: bool = False, val_list=None):
     from ..decomposition import ECA
     from ..exceptions import ConvergenceWarning
 
@@ -278,12 +296,13 @@ def _fit_members(template, X, Y, rows_list, seeds, batched: bool, warm: bool = F
         warnings.simplefilter("ignore", ConvergenceWarning)
         if isinstance(template, ECA):
             if warm:
-                emulators = _fit_members(template.emulator_, X, Y, rows_list, seeds, batched, warm=True)
+                emulators = _fit_members(template.emulator_, X, Y, rows_list, seeds, batched, warm=True,
+                                         val_list=val_list)
                 return _eca_members(template, emulators, X, Y, rows_list, seeds, **_eca_warm_params(template))
-            emulators = _fit_members(clone(template.emulator), X, Y, rows_list, seeds, batched)
+            emulators = _fit_members(clone(template.emulator), X, Y, rows_list, seeds, batched, val_list=val_list)
             return _eca_members(template, emulators, X, Y, rows_list, seeds)
         if _is_torch(template):
-            return _fit_torch_stack(template, X, Y, rows_list, seeds, batched, warm)
+            return _fit_torch_stack(template, X, Y, rows_list, seeds, batched, warm, val_list)
         out = []
         for r, s in zip(rows_list, seeds):
             est = clone(template)
@@ -344,6 +363,15 @@ def bootstrap(
     -------
     BootstrapEnsemble
 
+    Notes
+    -----
+    A torch member with ``early_stopping`` stops on its **out-of-bag** rows (whole groups
+    with ``groups``) and trains on all of its resample: a validation split drawn from the
+    resample itself would mostly repeat rows the member trains on (about 63 % of the rows of
+    a resample are distinct, each drawn 1.6 times on average) and stop too late. Members
+    with fewer than ``MIN_OOB_VALIDATION`` (10) out-of-bag rows hold out their
+    ``validation_fraction`` as a plain fit does.
+
     Examples
     --------
     >>> from xslatent import NNCA
@@ -372,16 +400,17 @@ def bootstrap(
     splits = _resamples(X.shape[0], groups, int(n_resamples), rng)
     seeds = rng.integers(0, 2**31 - 1, int(n_resamples))
     rows_list = [s[0] for s in splits]
+    oob_list = [s[1] for s in splits]
     t0 = time.perf_counter()
     if client is None:
-        members = _fit_members(estimator, X, Y, rows_list, seeds, batched, bool(warm_start))
+        members = _fit_members(estimator, X, Y, rows_list, seeds, batched, bool(warm_start), oob_list)
     else:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         chunks = np.array_split(np.arange(int(n_resamples)), min(n_workers, int(n_resamples)))
         Xf, Yf = client.scatter(X, broadcast=True), client.scatter(Y, broadcast=True)
         futures = [
             client.submit(_fit_members, estimator, Xf, Yf, [rows_list[i] for i in c], seeds[c], batched,
-                          bool(warm_start), pure=False)
+                          bool(warm_start), [oob_list[i] for i in c], pure=False)
             for c in chunks
         ]
         members = [m for part in client.gather(futures) for m in part]

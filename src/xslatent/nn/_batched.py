@@ -89,6 +89,10 @@ class BatchedMember:
         Rows scored (generalized R2) once training ends, e.g. a CV validation fold.
     tag : object
         Returned unchanged in the member's :class:`MemberOutcome`.
+    validation_rows : ndarray of int or None
+        With early stopping: the early-stopping rows (``train_module``'s ``validation``), and
+        every one of ``train_rows`` is trained on; None holds out a ``validation_fraction``
+        of ``train_rows`` as ``train_module`` does.
     """
 
     module: nn.Module
@@ -97,6 +101,7 @@ class BatchedMember:
     seed: int
     eval_rows: np.ndarray | None = None
     tag: Any = None
+    validation_rows: np.ndarray | None = None
 
 
 @dataclass
@@ -153,6 +158,8 @@ def train_unbatched(
                 seed=member.seed,
                 device=device,
                 dtype=dtype,
+                validation=None if member.validation_rows is None
+                else (X[member.validation_rows], Y[member.validation_rows]),
             )
     except FloatingPointError as exc:
         return MemberOutcome(
@@ -265,7 +272,9 @@ class BatchedTrainer:
             s.index, s.tag, s.config = i, m.tag, m.config
             rows = np.asarray(m.train_rows, dtype=np.int64)
             s.rng = np.random.default_rng(m.seed)
-            if self.early_stopping:
+            if self.early_stopping and m.validation_rows is not None:
+                s.tr_rows, s.va_rows = rows, np.asarray(m.validation_rows, dtype=np.int64)
+            elif self.early_stopping:
                 tr, va = split_validation(s.rng, rows.shape[0], m.config.validation_fraction)
                 s.tr_rows, s.va_rows = rows[tr], rows[va]
             else:

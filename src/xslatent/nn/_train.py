@@ -242,22 +242,30 @@ def train_module(
     dtype: torch.dtype = torch.float32,
     progress: bool = False,
     desc: str = "training",
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainResult:
     """Train ``module`` in place to map ``X`` to ``Y``; return the learning history.
 
-    ``module`` must already be initialised and on ``device`` with ``dtype``.
+    ``module`` must already be initialised and on ``device`` with ``dtype``. With
+    ``config.early_stopping``, ``validation = (X_val, Y_val)`` is the early-stopping set and
+    every row of ``X`` is trained on (e.g. a bootstrap member's out-of-bag rows); by default a
+    ``validation_fraction`` of ``X`` is held out.
     """
     rng = np.random.default_rng(seed)
     n = X.shape[0]
-    if config.early_stopping:
+    if config.early_stopping and validation is not None:
+        tr_idx, va_idx = np.arange(n), True
+        Xv_np, Yv_np = validation
+    elif config.early_stopping:
         tr_idx, va_idx = split_validation(rng, n, config.validation_fraction)
+        Xv_np, Yv_np = X[va_idx], Y[va_idx]
     else:
         tr_idx, va_idx = np.arange(n), None
     Xt = torch.as_tensor(X[tr_idx], dtype=dtype, device=device)
     Yt = torch.as_tensor(Y[tr_idx], dtype=dtype, device=device)
     if va_idx is not None:
-        Xv = torch.as_tensor(X[va_idx], dtype=dtype, device=device)
-        Yv = torch.as_tensor(Y[va_idx], dtype=dtype, device=device)
+        Xv = torch.as_tensor(Xv_np, dtype=dtype, device=device)
+        Yv = torch.as_tensor(Yv_np, dtype=dtype, device=device)
     n_train = Xt.shape[0]
     bs = resolve_batch_size(config.batch_size, n_train)
     weights = linear_weights(module)

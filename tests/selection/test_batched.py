@@ -31,6 +31,8 @@ ESTIMATORS = {
     # >= FUSED_ADAM_MIN_PARAMS per member: torch's fused Adam kernel, one call per member
     "mlp-fused-adam": MLPEmulator((128, 128), dtype="float64"),
     "ednn-fused-adam": EDNN(2, encoder_layer_sizes=(128, 128), decoder_layer_sizes=(128,), dtype="float64"),
+    # the orthonormal layer's gradient comes out transposed (not contiguous)
+    "nnca-fused-adam": NNCA(2, decoder_layer_sizes=(128, 128), dtype="float64"),
 }
 
 

@@ -273,6 +273,9 @@ class StackedNetwork:
         return _HAS_FUSED_ADAM and self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS
 
     def _fused_adam_step(self, grads, active, lr, weight_decay) -> None:
+        # the kernel walks each tensor's memory in order: a transposed gradient (that of an
+        # orthonormal layer's parameter) must be laid out like its parameter first
+        grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
         l2 = set(self.l2_index)
         groups = [[i for i in range(len(self.params)) if i in l2], [i for i in range(len(self.params)) if i not in l2]]
         wd = None if weight_decay is None else weight_decay.detach().cpu().numpy().astype(np.float64)

@@ -54,6 +54,10 @@ __all__ = [
     "summarise_by_group",
 ]
 
+#: how bootstrap members choose their early-stopping epoch (part of the cache fingerprint:
+#: results computed under an earlier rule are recomputed)
+MEMBERS_STOP_ON = "out-of-bag rows"
+
 #: confidence of every reported interval
 CONFIDENCE = 0.9
 METHODS = ("EDNN", "NNCA", "ECA")
@@ -127,7 +131,8 @@ def analyse_uncertainty(
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.json"
     fp = _fingerprint(res, n_resamples, seed, {"components": list(components), "recon_rows": recon_rows,
-                                               "fit_latent_iter": fit_latent_iter, "warm_start": bool(warm_start)})
+                                               "fit_latent_iter": fit_latent_iter, "warm_start": bool(warm_start),
+                                               "members_stop_on": MEMBERS_STOP_ON})
     if path.is_file():
         cached = json.loads(path.read_text())
         if cached.get("fingerprint") == fp:

@@ -270,7 +270,8 @@ class StackedNetwork:
     @property
     def _fused(self) -> bool:
         n = sum(p[0].numel() for p in self.params) if self.params else 0
-        return _HAS_FUSED_ADAM and self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS
+        return (_HAS_FUSED_ADAM and self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS
+                and all(t.is_contiguous() for t in (*self.params, *self.m, *self.v)))
 
     def _fused_adam_step(self, grads, active, lr, weight_decay) -> None:
         # the kernel walks each tensor's memory in order: a transposed gradient (that of an

@@ -300,9 +300,14 @@ def analyse_target(
         res.cv_score[("NNCA", k)] = cv
         res.best_params[f"nnca_k{k}"] = params
 
-        def ednn_fallback(model, cv, k=k, nnca=nnca, nnca_cv=cv):
-            return nest_or_warm_start(f"EDNN k={k}", model, cv, f"NNCA k={k}", nnca_cv,
-                                      lambda: warm_started_ednn(model, nnca, prep.Xtr, prep.Ytr))
+        def ednn_fallback(model, cv, k=k, nnca=nnca, nnca_cv=cv, nnca_warm=nnca_warm):
+            warm = lambda: warm_started_ednn(model, nnca, prep.Xtr, prep.Ytr)  # noqa: E731
+            if nnca_warm:
+                # the NNCA kept was refitted from ECA and has no CV score of its own (its
+                # search's CV is that of the model it replaced): compare on the training split
+                return nest_or_warm_start(f"EDNN k={k}", model, model.score(prep.Xtr, prep.Ytr), f"NNCA k={k}",
+                                          nnca.score(prep.Xtr, prep.Ytr), warm, measure="training-split R2")
+            return nest_or_warm_start(f"EDNN k={k}", model, cv, f"NNCA k={k}", nnca_cv, warm)
 
         ednn, cv, params = fitted("ednn", k, lambda: EDNN(k, **common), presets["ednn"], ednn_fallback,
                                   inner=nnca_warm)

@@ -16,7 +16,8 @@ contained one. The rule used by the pipelines (:func:`xslatent.pipeline.analysis
    emulator), so NNCA k is compared with the ECA fitted on the training split by the
    quantity ECA maximises, the R2 on the training split at rank k; an NNCA below it did not
    find what its own architecture can express and is refitted from the ECA
-   (:meth:`xslatent.NNCA.fit` with ``init_from``, decoder = the emulator);
+   (:meth:`xslatent.NNCA.fit` with ``init_from``, decoder = the emulator); an EDNN is then
+   compared with that refitted NNCA by training-split R2 as well (it has no CV score);
 3. the choice is reported per run (:class:`Fallback`) in the log, the table notes and the
    model file's metadata. The test-split checks of :func:`~xslatent.selection._baselines.check_nesting`
    still run afterwards and flag whatever remains violated.

@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         if args._module.rsplit(".", 1)[-1] in _TRAINING_COMMANDS:
-            from ..nn._train import prime_thread_pool
+            from ..nn._train import fit_threads_to_idle_cores, prime_thread_pool
 
+            # spinning OpenMP threads on a core another process uses slow training 30x
+            fit_threads_to_idle_cores(log=lambda m: print(f"xslatent {args.command}: {m}", file=sys.stderr))
             prime_thread_pool()  # torch's worker threads flush subnormals (4x on stacked training)
         return int(importlib.import_module(args._module).run(args) or 0)
     except KeyboardInterrupt:

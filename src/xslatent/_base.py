@@ -232,6 +232,12 @@ class TorchNetworkEstimator(BaseEstimator):
         X, Y = setup.X, setup.Y
         if validation is not None:
             validation = check_X_y(*validation, owner=type(self).__name__, y_name="y")
+            if validation[0].shape[1] != X.shape[1] or validation[1].shape[1] != Y.shape[1]:
+                raise InvalidParameterError(
+                    f"The validation rows of {type(self).__name__} must have {X.shape[1]} features and "
+                    f"{Y.shape[1]} targets like X and y. Got {validation[0].shape[1]} and "
+                    f"{validation[1].shape[1]} instead."
+                )
         if warm_start is not None:  # after the cast, so float64 models start exactly
             warm_start(setup.module)
         result = train_module(

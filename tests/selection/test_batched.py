@@ -166,3 +166,19 @@ def _load(member, state):
     module = copy.deepcopy(member.module)
     module.load_state_dict(state)
     return module
+
+
+def test_fused_adam_has_a_cpu_kernel_here():
+    from xslatent.nn._stacked import _fused_adam_on_cpu
+
+    # torch >= 2.4 (CI pins 2.13): the fused path is exercised by the *-fused-adam cases above
+    assert _fused_adam_on_cpu()
+
+
+def test_validation_rows_must_match_the_data(data):
+    from xslatent.exceptions import InvalidParameterError
+
+    X, Y = data
+    est = MLPEmulator((4,), max_iter=2, early_stopping=True, random_state=0)
+    with pytest.raises(InvalidParameterError, match="validation rows of MLPEmulator must have"):
+        est._fit_network(X, Y, validation=(X[:20, :-1], Y[:20]))

@@ -165,3 +165,11 @@ def test_nnca_fallback_compares_training_split_r2(data, eca):
     assert fb.used == "warm start from ECA k=1 (fit on train)"
     assert fb.reason.startswith("searched training-split R2 ") and "< ECA k=1 (fit on train) training-split R2" in fb.reason
     assert model.score(Xtr, Ytr) >= inner - 0.005
+
+
+def test_nnca_warm_start_errors_name_the_argument(data, eca):
+    Xtr, Ytr, _, _ = data
+    with pytest.raises(InvalidParameterError, match="'eca' argument of warm_started_nnca must be a fitted ECA"):
+        warm_started_nnca(NNCA(1), NNCA(1), Xtr, Ytr)
+    with pytest.raises(InvalidParameterError, match="emulator predicts the 5 targets of y. Got one with 30"):
+        NNCA(1, decoder_layer_sizes=(32, 32), max_iter=1).fit(Xtr, Ytr[:, :5], init_from=eca)

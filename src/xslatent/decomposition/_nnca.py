@@ -371,6 +371,13 @@ n_iter_no_change, tol, random_state, device, dtype, verbose
                     f"The 'init_from' argument of NNCA.fit must be an ECA fitted on "
                     f"{module.encoder.linear.in_features} features. Got one with {V.shape[1]} instead."
                 )
+            n_out = module.decoder[-1].out_features
+            em_out = eca.emulator_.module_[-1].out_features
+            if n_out != em_out:
+                raise InvalidParameterError(
+                    f"The 'init_from' argument of NNCA.fit must be an ECA whose emulator predicts the "
+                    f"{n_out} targets of y. Got one with {em_out} instead."
+                )
             assign_orthonormal(module.encoder.linear, torch.as_tensor(V), 0)
             state = {k_: v.detach().cpu() for k_, v in eca.emulator_.module_.state_dict().items()}
             state["0.weight"] = state["0.weight"].double() @ torch.as_tensor(V).T

@@ -370,7 +370,9 @@ def bootstrap(
     resample itself would mostly repeat rows the member trains on (about 63 % of the rows of
     a resample are distinct, each drawn 1.6 times on average) and stop too late. Members
     with fewer than ``MIN_OOB_VALIDATION`` (10) out-of-bag rows hold out their
-    ``validation_fraction`` as a plain fit does.
+    ``validation_fraction`` as a plain fit does. The out-of-bag rows then choose each
+    member's stopping epoch, so scores on them (e.g. :func:`decisiveness` without
+    ``X_eval``) are slightly optimistic; pass held-out rows (the pipelines use the test split).
 
     Examples
     --------

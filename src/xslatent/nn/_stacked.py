@@ -21,6 +21,8 @@ trivialization base). Anything else raises :class:`NotBatchableError`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -39,7 +41,20 @@ __all__ = ["NotBatchableError", "StackedNetwork", "batchable_description", "netw
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
 #: parameters per member from which :meth:`StackedNetwork.adam_step` uses torch's fused Adam
 FUSED_ADAM_MIN_PARAMS = 16384
-_HAS_FUSED_ADAM = hasattr(torch, "_fused_adam_")
+
+
+@functools.lru_cache(maxsize=None)
+def _fused_adam_on_cpu() -> bool:
+    """Whether ``torch._fused_adam_`` has a CPU kernel (torch >= 2.4; earlier: CUDA only)."""
+    if not hasattr(torch, "_fused_adam_"):
+        return False
+    try:
+        p, g, m, v = (torch.zeros(2) for _ in range(4))
+        torch._fused_adam_([p], [g], [m], [v], [], [torch.tensor(1.0)], lr=1e-3, beta1=0.9, beta2=0.999,
+                           weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
 _ORTHOGONAL_MAPS = ("householder", "matrix_exp")
 
 
@@ -270,7 +285,7 @@ class StackedNetwork:
     @property
     def _fused(self) -> bool:
         n = sum(p[0].numel() for p in self.params) if self.params else 0
-        return (_HAS_FUSED_ADAM and self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS
+        return (self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS and _fused_adam_on_cpu()
                 and all(t.is_contiguous() for t in (*self.params, *self.m, *self.v)))
 
     def _fused_adam_step(self, grads, active, lr, weight_decay) -> None:

@@ -88,14 +88,28 @@ def prime_thread_pool() -> bool:
 
 
 def threads_for_idle_cores(current: int, n_cpus: int, busy_cores: float) -> int:
-    """Threads to use when other processes keep ``busy_cores`` of ``n_cpus`` cores busy: the
-    idle cores, rounded to the nearest whole core, at least 1 and at most ``current``."""
+    """Threads to use when other processes keep ``busy_cores`` of ``n_cpus`` cores busy.
+
+    Parameters
+    ----------
+    current : int
+        The thread count now (never exceeded).
+    n_cpus : int
+        Cores of the machine.
+    busy_cores : float
+        Cores' worth of CPU time other processes use.
+
+    Returns
+    -------
+    int
+        The idle cores, rounded to the nearest whole core, at least 1 and at most ``current``.
+    """
     return max(1, min(int(current), int(n_cpus - busy_cores + 0.5)))
 
 
 def _cpu_times():
     with open("/proc/stat") as fh:
-        vals = [float(v) for v in fh.readline().split()[1:]]
+        vals = [float(v) for v in fh.readline().split()[1:9]]  # guest time is already in user
     return sum(vals), vals[3] + (vals[4] if len(vals) > 4 else 0.0)  # total, idle + iowait
 
 

@@ -62,6 +62,7 @@ class TargetResult:
     baselines: dict = field(default_factory=dict)  # "ridge" / "group mean" -> selection.Baseline
     fallbacks: list = field(default_factory=list)  # selection.Fallback per container model
     warnings: list = field(default_factory=list)  # nesting violations on the test split
+    eca_fingerprints: dict = field(default_factory=dict)  # split -> fingerprint of the ECA fitted there
     eca_fit_on: str = "test"
 
     def row(self, k):
@@ -128,6 +129,7 @@ def _fit_eca(res, prep, split, path, kmax, budget, seed, device, dfp, extras, da
     settings = {k: v for k, v in eca.get_params(deep=False).items() if k not in ("emulator", "device")}
     fp = _fingerprint(data=dfp, kind="eca", k=kmax, budget=_model_budget(budget), seed=seed,
                       emulator=res.best_params["emulator"], fit_on=split, nesting=NESTING_RULE, eca=settings)
+    res.eca_fingerprints[split] = fp
     hit = _cached(path, fp, device)
     if hit is not None:
         return hit[0]
@@ -283,6 +285,11 @@ def analyse_target(
 
     # the ECA on the training split is the one NNCA contains on equal terms (same rows)
     eca_train = res.models["eca" if eca_fit_on == "train" else "eca_train"] if "train" in splits else None
+    # an NNCA's outcome depends on that ECA (the rule compares with it and may start from it)
+    eca_fp = res.eca_fingerprints.get("train")
+    if eca_train is None:
+        log(f"[{name}] no ECA fitted on the training split (eca_compare=False, eca_fit_on='test'): "
+            f"NNCA is not checked against ECA, nor ECA against anything")
     for k in components:
         def nnca_fallback(model, cv, k=k):
             # ECA has no CV score: compare by what ECA maximises, the training-split R2 at rank k
@@ -293,7 +300,8 @@ def analyse_target(
                                       measure="training-split R2")
 
         nnca, cv, params = fitted("nnca", k, lambda: NNCA(k, **common), presets["nnca"],
-                                  nnca_fallback if eca_train is not None else None, rule=NNCA_NESTING_RULE)
+                                  nnca_fallback if eca_train is not None else None, rule=NNCA_NESTING_RULE,
+                                  inner=eca_fp)
         nnca_warm = params.get("fallback")
         res.models[f"nnca_k{k}"] = nnca
         res.r2[("NNCA", k)] = nnca.score(prep.Xte, prep.Yte)
@@ -310,7 +318,7 @@ def analyse_target(
             return nest_or_warm_start(f"EDNN k={k}", model, cv, f"NNCA k={k}", nnca_cv, warm)
 
         ednn, cv, params = fitted("ednn", k, lambda: EDNN(k, **common), presets["ednn"], ednn_fallback,
-                                  inner=nnca_warm)
+                                  inner=[nnca_warm, eca_fp] if nnca_warm else None)
         res.models[f"ednn_k{k}"] = ednn
         res.r2[("EDNN", k)] = ednn.score(prep.Xte, prep.Yte)
         res.cv_score[("EDNN", k)] = cv

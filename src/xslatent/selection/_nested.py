@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from sklearn.base import clone
 
 from .._validation import layer_sizes_tuple
-from ..exceptions import ConvergenceWarning
+from ..exceptions import ConvergenceWarning, InvalidParameterError
 
 __all__ = ["WARM_LEARNING_RATE", "Fallback", "warm_started_ednn", "warm_started_emulator", "warm_started_nnca"]
 
@@ -80,6 +80,7 @@ def warm_started_ednn(template, nnca, X, Y):
         Fitted; its decoder architecture, activation, ``alpha`` and learning rate (capped at
         :data:`WARM_LEARNING_RATE`) are used.
     X, Y : ndarray
+        The training rows and their targets.
 
     Returns
     -------
@@ -139,13 +140,19 @@ def warm_started_nnca(template, eca, X, Y):
         emulator's hidden widths, ``alpha`` and learning rate (capped at
         :data:`WARM_LEARNING_RATE`), activation ReLU.
     X, Y : ndarray
+        The rows the ECA was fitted on (the training split) and their targets.
 
     Returns
     -------
     NNCA
         Fitted.
     """
-    em = eca.emulator_
+    em = getattr(eca, "emulator_", None)
+    if em is None or not all(hasattr(em, a) for a in ("hidden_layer_sizes", "alpha", "learning_rate_init")):
+        raise InvalidParameterError(
+            f"The 'eca' argument of warm_started_nnca must be a fitted ECA on an MLPEmulator. Got "
+            f"{type(eca).__name__}{'' if em is None else ' on ' + type(em).__name__} instead."
+        )
     est = clone(template).set_params(
         decoder_layer_sizes=layer_sizes_tuple(em.hidden_layer_sizes),
         activation="relu",

@@ -50,11 +50,13 @@ def _fused_adam_on_cpu() -> bool:
         return False
     try:
         p, g, m, v = (torch.zeros(2) for _ in range(4))
-        torch._fused_adam_([p], [g], [m], [v], [], [torch.tensor(1.0)], lr=1e-3, beta1=0.9, beta2=0.999,
-                           weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+        torch._fused_adam_([p], [g], [m], [v], [], [torch.tensor(1.0)], lr=1e-3, beta1=_BETA1, beta2=_BETA2,
+                           weight_decay=0.0, eps=_EPS, amsgrad=False, maximize=False)
     except (RuntimeError, NotImplementedError):
         return False
     return True
+
+
 _ORTHOGONAL_MAPS = ("householder", "matrix_exp")
 
 

@@ -331,19 +331,16 @@ def train_module(
     """
     rng = np.random.default_rng(seed)
     n = X.shape[0]
+    tr_idx, val = np.arange(n), None
     if config.early_stopping and validation is not None:
-        tr_idx, va_idx = np.arange(n), True
-        Xv_np, Yv_np = validation
+        val = validation
     elif config.early_stopping:
         tr_idx, va_idx = split_validation(rng, n, config.validation_fraction)
-        Xv_np, Yv_np = X[va_idx], Y[va_idx]
-    else:
-        tr_idx, va_idx = np.arange(n), None
+        val = (X[va_idx], Y[va_idx])
     Xt = torch.as_tensor(X[tr_idx], dtype=dtype, device=device)
     Yt = torch.as_tensor(Y[tr_idx], dtype=dtype, device=device)
-    if va_idx is not None:
-        Xv = torch.as_tensor(Xv_np, dtype=dtype, device=device)
-        Yv = torch.as_tensor(Yv_np, dtype=dtype, device=device)
+    if val is not None:
+        Xv, Yv = (torch.as_tensor(a, dtype=dtype, device=device) for a in val)
     n_train = Xt.shape[0]
     bs = resolve_batch_size(config.batch_size, n_train)
     weights = linear_weights(module)
@@ -378,12 +375,12 @@ def train_module(
             if not math.isfinite(epoch_loss):
                 raise FloatingPointError(divergence_message(epoch + 1, epoch_loss, config))
             score = None
-            if va_idx is not None:
+            if val is not None:
                 module.eval()
                 with torch.no_grad():
                     score = float(r2_score_torch(Yv, module(Xv), constant_target="residual"))
                 module.train()
-            if stopping.update(epoch + 1, epoch_loss, score) and va_idx is not None:
+            if stopping.update(epoch + 1, epoch_loss, score) and val is not None:
                 best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
             if bar is not None:
                 bar.update(1)

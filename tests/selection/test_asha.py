@@ -101,7 +101,80 @@ def test_asha_resumes_and_extends_from_the_store(data, tmp_path):
     )
 
 
+@pytest.mark.parametrize("min_epochs, wave", [(3, 4), (12, 2)])
+def test_rung_folds_ranks_on_the_first_folds_and_cross_validates_the_finalists(data, tmp_path, min_epochs, wave):
+    X, Y = data
+    pruning = AsynchronousHalving(min_epochs=min_epochs, eta=2, wave_size=wave, rung_folds=1)
+    rungs = pruning.rungs(24)
+    store = tmp_path / "f.sqlite"
+    s = _search(pruning, store=store).fit(X, Y)
+    res = s.cv_results_
+    plain = _search(None).fit(X, Y).cv_results_
+    ok = [c for c in range(12) if res["status"][c] == "ok"]
+    pruned = [c for c in range(12) if res["status"][c] == "pruned"]
+    assert ok and pruned
+    # a finalist trains every fold exactly as without pruning: its CV score is the plain one
+    np.testing.assert_allclose(res["mean_test_score"][ok], plain["mean_test_score"][ok], rtol=1e-10)
+    # a pruned candidate trained its first fold only (to the rung it lost at); reports that fold
+    if min_epochs == 12:  # these lost at the folds' rung, after fold 0 trained to the end
+        assert sum(res["mean_n_iter"][c] == 24 / 3 for c in pruned) == 3
+    for c in pruned:
+        assert np.isfinite(res["split0_test_score"][c])
+        assert np.isnan(res["split1_test_score"][c]) and np.isnan(res["split2_test_score"][c])
+        assert res["mean_test_score"][c] == res["split0_test_score"][c]
+    assert s.n_trained_ == 12 + 2 * len(ok)
+    # the promotion rule replayed on fold 0's stored rung scores alone
+    with ResultStore(store) as st:
+        rows = st._conn.execute("SELECT key, epoch, score FROM rungs").fetchall()
+        keys = dict(st._conn.execute("SELECT key, params FROM results").fetchall())
+    from xslatent.selection._store import canonical_params
+
+    by_params = {}
+    for key, epoch, score in rows:
+        by_params.setdefault((keys[key], epoch), []).append(score)
+    history, expected = {**{r: [] for r in rungs}, "end": []}, []
+    for w in range(12 // wave):
+        alive, lost = set(range(wave * w, wave * w + wave)), set()
+        for r in rungs:
+            means = {}
+            for c in sorted(alive):
+                sc = by_params[(canonical_params(res["params"][c]), r)]
+                assert len(sc) == 1
+                means[c] = sc[0]
+            history[r] += list(means.values())
+            bar = sorted(history[r], reverse=True)[math.ceil(len(history[r]) / 2) - 1]
+            lost |= {c for c, m in means.items() if m < bar}
+            alive -= lost
+        # the folds' rung: fold 0 trained to the end, against every such score so far
+        means = {c: res["split0_test_score"][c] for c in sorted(alive)}
+        history["end"] += list(means.values())
+        bar = sorted(history["end"], reverse=True)[math.ceil(len(history["end"]) / 2) - 1]
+        lost |= {c for c, m in means.items() if m < bar}
+        expected += ["pruned" if c in lost else "ok" for c in range(wave * w, wave * w + wave)]
+    assert list(res["status"]) == expected
+    # resumed and extended from the store: as one uninterrupted search
+    again = _search(pruning, store=store).fit(X, Y)
+    assert again.n_trained_ == 0 and list(again.cv_results_["status"]) == expected
+    extended = _search(pruning, n_iter=20, store=store).fit(X, Y)
+    fresh = _search(pruning, n_iter=20).fit(X, Y)
+    assert list(extended.cv_results_["status"]) == list(fresh.cv_results_["status"])
+    np.testing.assert_allclose(
+        extended.cv_results_["mean_test_score"], fresh.cv_results_["mean_test_score"], rtol=1e-10
+    )
+    # on a store written with all folds at the rungs, its pruned trainings are redone and its
+    # finished ones reused: a candidate with every fold finished there reports its CV score
+    other = tmp_path / "g.sqlite"
+    allf = _search(AsynchronousHalving(min_epochs=min_epochs, eta=2, wave_size=wave), store=other).fit(X, Y)
+    mixed = _search(pruning, store=other).fit(X, Y)
+    want = ["ok" if "ok" in (e, a) else "pruned" for e, a in zip(expected, allf.cv_results_["status"])]
+    assert list(mixed.cv_results_["status"]) == want
+    ok = [c for c in range(12) if want[c] == "ok"]
+    np.testing.assert_allclose(mixed.cv_results_["mean_test_score"][ok], plain["mean_test_score"][ok], rtol=1e-10)
+
+
 def test_asha_parameters_are_checked():
     with pytest.raises(InvalidParameterError, match="'wave_size' parameter of AsynchronousHalving"):
         AsynchronousHalving(wave_size=0)
+    with pytest.raises(InvalidParameterError, match="'rung_folds' parameter of AsynchronousHalving"):
+        AsynchronousHalving(rung_folds=0)
     assert RandomizedSearch(EST, SPACE, pruning="asha").get_params()["pruning"] == "asha"

@@ -37,8 +37,9 @@ def client():
 
 @pytest.mark.parametrize(
     "pruning",
-    [None, SuccessiveHalving(min_epochs=2, eta=2), AsynchronousHalving(min_epochs=2, eta=2, wave_size=2)],
-    ids=["plain", "halving", "asha"],
+    [None, SuccessiveHalving(min_epochs=2, eta=2), AsynchronousHalving(min_epochs=2, eta=2, wave_size=2),
+     AsynchronousHalving(min_epochs=2, eta=2, wave_size=3, rung_folds=1)],
+    ids=["plain", "halving", "asha", "asha-rung-folds"],
 )
 def test_dask_equals_local(client, data, tmp_path, pruning):
     X, Y = data
@@ -55,4 +56,6 @@ def test_dask_equals_local(client, data, tmp_path, pruning):
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-9
     )
     assert list(remote.cv_results_["status"]) == list(local.cv_results_["status"])
-    assert remote.n_trained_ == 18
+    assert remote.n_trained_ == local.n_trained_
+    if getattr(pruning, "rung_folds", None) is None:
+        assert remote.n_trained_ == 18

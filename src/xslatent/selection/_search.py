@@ -25,7 +25,7 @@ from .._validation import (
     validate_params,
 )
 from ..exceptions import ConvergenceWarning, InvalidParameterError
-from ._backend import GroupRun, Task, make_groups
+from ._backend import GroupRun, Task, _result, make_groups
 from ._space import SearchSpace
 from ._store import ResultStore, data_fingerprint, result_key
 
@@ -152,17 +152,37 @@ class AsynchronousHalving(SuccessiveHalving):
     wave_size : int, default=27
         Candidates per wave (the first wave is plain successive halving; smaller waves
         prune sooner, larger ones batch better).
+    rung_folds : int or None, default=None
+        Folds a candidate trains at the rungs. None: all of them (every rung ranks by the
+        full CV mean). An int ``m`` makes the folds a second halving resource: only the
+        first ``m`` folds train through the rungs, are ranked there and train to the end;
+        then the folds have a rung of their own: only a candidate whose finished ``m``-fold
+        score is in the top ``1 / eta`` of all such scores so far trains its other folds
+        (from scratch), so a pruned candidate costs ``m / n_folds`` of its work. The
+        reported CV score of a candidate that finishes is always over all folds; a pruned
+        candidate (also one that stopped by its own rule before a rung it lost) reports the
+        mean of its first folds, and its other folds are stored as pruned with
+        ``n_iter = 0``. The price: rungs rank on fewer validation rows, so they are noisier,
+        and fewer candidates get a full CV score — worth it when the validation fold is
+        large and training dominates (many candidates, short rungs).
     """
 
     wave_size: int = 27
+    rung_folds: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
-        validate_params("AsynchronousHalving", {"wave_size": self.wave_size},
-                        {"wave_size": [Interval(int, 1, None)]})
+        validate_params(
+            "AsynchronousHalving",
+            {"wave_size": self.wave_size, "rung_folds": self.rung_folds},
+            {"wave_size": [Interval(int, 1, None)], "rung_folds": [NONE, Interval(int, 1, None)]},
+        )
 
     def signature(self) -> str:
-        return f"asha(min_epochs={self.min_epochs},eta={self.eta},wave_size={self.wave_size})"
+        extra = "" if self.rung_folds is None else f",rung_folds={self.rung_folds}"
+        return (
+            f"asha(min_epochs={self.min_epochs},eta={self.eta},wave_size={self.wave_size}{extra})"
+        )
 
 
 class ResultsTable(dict):
@@ -424,7 +444,8 @@ class RandomizedSearch(BaseEstimator):
             def record(r: dict) -> None:
                 t = tasks[r["task"]]
                 results[t.id] = r
-                self.n_trained_ += 1
+                if r["status"] != "pruned" or r["n_iter"] > 0:  # not a never-started fold
+                    self.n_trained_ += 1
                 if store is not None:
                     store.put(
                         t.key,
@@ -541,7 +562,8 @@ class RandomizedSearch(BaseEstimator):
         out: dict[int, int] = {}
         for t in tasks:
             r = results.get(t.id)
-            if r is not None and r["status"] == "pruned":
+            # n_iter 0: a fold that never started (AsynchronousHalving.rung_folds)
+            if r is not None and r["status"] == "pruned" and r["n_iter"] > 0:
                 out[t.candidate] = min(out.get(t.candidate, 10**9), r["n_iter"])
         return out
 
@@ -571,14 +593,19 @@ class RandomizedSearch(BaseEstimator):
         finally:
             ex.close()
 
-    def _rung_means(self, cands, by_cand, results, live_scores, stored_rungs, pruned_at, epoch):
-        """Mean fold score at rung ``epoch`` of every candidate still in the race."""
+    def _rung_means(
+        self, cands, by_cand, results, live_scores, stored_rungs, pruned_at, epoch, n_folds=None
+    ):
+        """Mean fold score at rung ``epoch`` of every candidate still in the race (over its
+        first ``n_folds`` folds; None: all)."""
         out = {}
         for c in cands:
             if pruned_at.get(c, 10**9) < epoch:
                 continue
             scores = []
             for t in by_cand[c]:
+                if n_folds is not None and t.fold >= n_folds:
+                    continue
                 r = results.get(t.id)
                 if t.id in live_scores:
                     scores.append(live_scores[t.id])
@@ -591,13 +618,28 @@ class RandomizedSearch(BaseEstimator):
 
     def _run_asha(self, tasks, results, X, Y, folds, record, pruning, store) -> None:
         rungs, by_cand, stored_rungs = self._halving_setup(tasks, pruning, store)
-        history: dict[int, list[float]] = {r: [] for r in rungs}
+        nf = pruning.rung_folds
+        if nf is not None and (nf >= len(folds) or not rungs):
+            nf = None
+        # with rung_folds, "end" is the folds' own rung: the first folds trained to the end
+        history: dict = {r: [] for r in [*rungs, "end"]}
         cands = sorted(by_cand)
+
+        def at_rungs(t):
+            return nf is None or t.fold < nf
+
+        def losers_at(rung, means):
+            """ASHA's rule: below the top 1 / eta of every score recorded at ``rung``."""
+            history[rung].extend(v for v in means.values() if math.isfinite(v))
+            ranked = sorted(history[rung], reverse=True)
+            bar = ranked[max(1, math.ceil(len(ranked) / pruning.eta)) - 1] if ranked else -math.inf
+            return {c for c, v in means.items() if not (math.isfinite(v) and v >= bar)}
+
         for start in range(0, len(cands), pruning.wave_size):
             wave = cands[start : start + pruning.wave_size]
             pruned_at = self._pruned_at([t for c in wave for t in by_cand[c]], results)
-            pending = [t for c in wave for t in by_cand[c] if t.id not in results]
-            ex = None
+            pending = [t for c in wave for t in by_cand[c] if t.id not in results and at_rungs(t)]
+            ex = rest = None
             if pending:
                 groups = self._groups(pending, X, Y)
                 ex = _Executor(self.client, groups, X, Y, folds, self.batched, record)
@@ -608,12 +650,9 @@ class RandomizedSearch(BaseEstimator):
                         for tid, sc in live.items():
                             store.put_rung(tasks[tid].key, epoch, sc)
                     means = self._rung_means(
-                        wave, by_cand, results, live, stored_rungs, pruned_at, epoch
+                        wave, by_cand, results, live, stored_rungs, pruned_at, epoch, nf
                     )
-                    history[epoch].extend(m for m in means.values() if math.isfinite(m))
-                    ranked = sorted(history[epoch], reverse=True)
-                    bar = ranked[max(1, math.ceil(len(ranked) / pruning.eta)) - 1] if ranked else -math.inf
-                    losers = {c for c, m in means.items() if not (math.isfinite(m) and m >= bar)}
+                    losers = losers_at(epoch, means)
                     for c in losers:
                         pruned_at.setdefault(c, epoch)
                     drop = [t.id for c in losers for t in by_cand[c] if t.id in live]
@@ -621,9 +660,32 @@ class RandomizedSearch(BaseEstimator):
                         ex.prune(drop)
                 if ex is not None:
                     ex.advance(None)
+                if nf is None:
+                    continue
+                # the folds' rung: survivors' first folds, finished, against all finished so far
+                means = {}
+                for c in wave:
+                    if c not in pruned_at:
+                        rs = [results[t.id] for t in by_cand[c] if at_rungs(t)]
+                        ok = all(r["status"] == "ok" for r in rs)
+                        means[c] = float(np.mean([r["score"] for r in rs])) if ok else math.nan
+                for c in losers_at("end", means):
+                    pruned_at[c] = max(rungs[-1], 1)
+                # the other folds: never started for the pruned, from scratch for the rest
+                later = [t for c in wave for t in by_cand[c] if not at_rungs(t) and t.id not in results]
+                for t in later:
+                    if t.candidate in pruned_at:
+                        record(_result(t, "pruned"))
+                start_now = [t for t in later if t.candidate not in pruned_at]
+                if start_now:
+                    rest = _Executor(
+                        self.client, self._groups(start_now, X, Y), X, Y, folds, self.batched, record
+                    )
+                    rest.advance(None)
             finally:
-                if ex is not None:
-                    ex.close()
+                for e in (ex, rest):
+                    if e is not None:
+                        e.close()
 
     def _summarise(self, candidates, seeds, tasks, results, n_folds) -> None:
         n = len(candidates)
@@ -645,8 +707,11 @@ class RandomizedSearch(BaseEstimator):
                 not_converged += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.where(status == "failed", np.nan, split.mean(axis=1))
-            std = np.where(status == "failed", np.nan, split.std(axis=1))
+            # a pruned candidate's folds that never started are NaN: mean of the rest
+            mean = np.where(status == "failed", np.nan,
+                            np.where(status == "pruned", np.nanmean(split, axis=1), split.mean(axis=1)))
+            std = np.where(status == "failed", np.nan,
+                           np.where(status == "pruned", np.nanstd(split, axis=1), split.std(axis=1)))
         order = sorted(
             range(n),
             key=lambda i: (

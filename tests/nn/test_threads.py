@@ -28,6 +28,7 @@ def two_threads():
 
 
 def test_one_busy_core_of_two_lowers_torch_to_one_thread(monkeypatch, two_threads):
+    monkeypatch.setattr(_train, "_cpu_limit", lambda: None)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     monkeypatch.setattr(__import__("os"), "cpu_count", lambda: 2)
@@ -46,8 +47,49 @@ def test_an_idle_machine_or_the_users_choice_changes_nothing(monkeypatch, two_th
     monkeypatch.setattr(_train, "_cpu_times", lambda: 1 / 0)  # not even measured
     assert fit_threads_to_idle_cores(sample_seconds=0.0) is None
     monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(_train, "_cpu_limit", lambda: 2)
     monkeypatch.setattr(__import__("os"), "cpu_count", lambda: 2)
     samples = iter([(1000.0, 400.0), (1200.0, 590.0)])  # 95 % idle
     monkeypatch.setattr(_train, "_cpu_times", lambda: next(samples))
     assert fit_threads_to_idle_cores(sample_seconds=0.0) is None
     assert torch.get_num_threads() == 2
+
+
+def test_a_cpu_quota_below_the_thread_count_lowers_it_first(monkeypatch, two_threads):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setattr(_train, "_cpu_limit", lambda: 1)
+    monkeypatch.setattr(_train, "_cpu_times", lambda: 1 / 0)  # one thread: nothing to measure
+    lines = []
+    assert fit_threads_to_idle_cores(sample_seconds=0.0, log=lines.append) == 1
+    assert torch.get_num_threads() == 1
+    assert lines == ["this process may use 1 CPU core (affinity / cgroup quota): training on 1 thread "
+                     "instead of 2 (set OMP_NUM_THREADS to choose)"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"/sys/fs/cgroup/cpu.max": "150000 100000\n"}, 2),  # 1.5 cores: 2 threads
+    ({"/sys/fs/cgroup/cpu.max": "max 100000\n"}, None),
+    ({"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "100000\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, 1),
+    ({"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),
+])
+def test_cpu_limit_reads_the_cgroup_quota(monkeypatch, files, expected):
+    import builtins
+    import io
+    import os
+
+    real_open = builtins.open
+
+    def fake_open(path, *a, **k):
+        if str(path).startswith("/sys/fs/cgroup"):
+            if path not in files:
+                raise FileNotFoundError(path)
+            return io.StringIO(files[path])
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert _train._cpu_limit() == expected
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert _train._cpu_limit() == (3 if expected is None else min(3, expected))

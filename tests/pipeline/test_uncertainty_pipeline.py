@@ -110,3 +110,37 @@ def test_geo2_bands_and_summaries(tmp_path):
     summary = json.loads((tmp_path / "uncertainty" / "moments.json").read_text())
     dist = summary["extra"]["distances"]["NNCA k=2"]
     assert sorted(dist) == ["0", "20", "80"] and np.asarray(dist["20"]).shape == (2, 16)
+
+
+def test_members_of_a_kept_warm_start_start_from_it(run, monkeypatch, tmp_path):
+    """Cold bootstrap, except for the models the run kept as warm starts (NNCA from ECA, EDNN
+    from NNCA, emulator from ridge): refitted from scratch, their members would describe the
+    searched model that was replaced."""
+    from xslatent.pipeline import uncertainty as unc
+    from xslatent.selection import Fallback
+
+    _, result, _ = run
+    res, prep = result["results"][0], result["preps"]["XES"]
+    res = replace(res, fallbacks=[Fallback("NNCA k=1", "warm start from ECA k=1 (fit on train)", "test"),
+                                  Fallback("EDNN k=2", "search", "test")])
+    calls, real = {}, unc.bootstrap
+
+    class Stop(Exception):
+        pass
+
+    def fake_bootstrap(model, X, Y, *, warm_start, **kw):
+        calls[id(model)] = warm_start
+        if len(calls) == 5:
+            raise Stop
+        return real(model, X, Y, warm_start=warm_start, **{**kw, "n_resamples": 2})
+
+    monkeypatch.setattr(unc, "bootstrap", fake_bootstrap)
+    logs = []
+    with pytest.raises(Stop):
+        unc.analyse_uncertainty("XES", res, prep, tmp_path, n_resamples=2, log=logs.append)
+    m = res.models
+    want = {"emulator": False, "ednn_k1": False, "ednn_k2": False, "nnca_k1": True}
+    assert {k: calls[id(m[k])] for k in want} == want
+    monkeypatch.setattr(unc, "bootstrap", lambda *a, **k: (_ for _ in ()).throw(Stop()))
+    with pytest.raises(Stop):  # the rule is part of the cache fingerprint: nothing stale is read
+        unc.analyse_uncertainty("XES", res, prep, run[0], n_resamples=3, log=logs.append)

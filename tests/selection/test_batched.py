@@ -36,15 +36,17 @@ ESTIMATORS = {
 }
 
 
-def _members(est, X, Y, early, rng):
+def _members(est, X, Y, early, rng, share=None):
     n = X.shape[0]
     out = []
     for g in range(4):
         # unequal row counts -> ragged last minibatches; different stopping rules per member
         rows = np.sort(rng.choice(n, size=100 + g % 2, replace=False))
+        # share: members with equal learning rate and L2 (folds of one candidate)
+        h = {None: g, "pairs": g % 2, "all": 1}[share]
         cfg = TrainConfig(
-            alpha=[0.0, 1e-3, 1e-2, 1e-4][g],
-            learning_rate_init=[1e-2, 3e-3, 2e-2, 5e-3][g],
+            alpha=[0.0, 1e-3, 1e-2, 1e-4][h],
+            learning_rate_init=[1e-2, 3e-3, 2e-2, 5e-3][h],
             batch_size=[16, 16, 20, 16][g],
             max_iter=[15, 25, 20, 25][g],
             early_stopping=early,
@@ -63,9 +65,9 @@ def _members(est, X, Y, early, rng):
 
 @pytest.mark.parametrize("early", [False, True], ids=["loss-rule", "early-stopping"])
 @pytest.mark.parametrize("kind", list(ESTIMATORS))
-def test_batched_equals_train_module(kind, early, data):
+def test_batched_equals_train_module(kind, early, data, share=None):
     X, Y = data
-    members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1))
+    members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1), share)
     trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
     assert trainer.net._fused == kind.endswith("fused-adam")
     outs = {o.tag: o for o in trainer.run()}
@@ -93,6 +95,14 @@ def test_batched_equals_train_module(kind, early, data):
         n_iters.add(got.result.n_iter)
     # members stopped at different epochs, so the stack was compacted on the way
     assert len(n_iters) > 1
+
+
+@pytest.mark.parametrize("share", ["pairs", "all"])
+@pytest.mark.parametrize("kind", ["mlp-fused-adam", "ednn-fused-adam", "nnca-fused-adam"])
+def test_fused_adam_shared_by_members_with_equal_settings(kind, share, data):
+    # one kernel call for the members with equal learning rate, L2 and step count: a sublist
+    # of slices ("pairs"), or the stacked tensors whole ("all")
+    test_batched_equals_train_module(kind, True, data, share=share)
 
 
 def test_rung_pause_and_prune(data):

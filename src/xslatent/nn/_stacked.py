@@ -245,8 +245,9 @@ class StackedNetwork:
         ``0.5 * alpha * sum(W**2) / batch_size`` with ``weight_decay = alpha / batch_size``.
 
         Members with at least :data:`FUSED_ADAM_MIN_PARAMS` parameters are updated by torch's
-        fused Adam kernel (one pass over parameter, gradient and moments; one call per member,
-        since learning rates and step counts differ); smaller networks by stacked tensor
+        fused Adam kernel (one pass over parameter, gradient and moments; one call per distinct
+        learning rate, weight decay and step count, so the folds of one candidate share a
+        call); smaller networks by stacked tensor
         operations over all members at once, where the per-call overhead would dominate.
         Both compute Adam as :class:`torch.optim.Adam` does (betas 0.9 / 0.999, eps 1e-8).
         """
@@ -297,18 +298,30 @@ class StackedNetwork:
         l2 = set(self.l2_index)
         groups = [[i for i in range(len(self.params)) if i in l2], [i for i in range(len(self.params)) if i not in l2]]
         wd = None if weight_decay is None else weight_decay.detach().cpu().numpy().astype(np.float64)
+        # one kernel call per (learning rate, weight decay, step count): the folds of one
+        # candidate share all three, and a call over all members takes the stacked tensors whole
+        same: dict[tuple, list[int]] = {}
+        for j in np.flatnonzero(active):
+            key = (float(lr[j]), 0.0 if wd is None else float(wd[j]), int(self.steps[j]))
+            same.setdefault(key, []).append(int(j))
+        n_members = len(self.steps)
         with torch.no_grad():
-            for j in np.flatnonzero(active):
-                step = torch.tensor(float(self.steps[j]))
+            for (lr_j, wd_j, step_j), js in same.items():
+                step = torch.tensor(float(step_j))
+
+                def pick(tensors, idx, js=js):
+                    if len(js) == n_members:
+                        return [tensors[i] for i in idx]
+                    return [tensors[i][j] for i in idx for j in js]
+
                 for gi, idx in enumerate(groups):
                     if not idx:
                         continue
-                    decay = float(wd[j]) if (gi == 0 and wd is not None) else 0.0
+                    ps = pick(self.params, idx)
                     torch._fused_adam_(
-                        [self.params[i][j] for i in idx], [grads[i][j] for i in idx],
-                        [self.m[i][j] for i in idx], [self.v[i][j] for i in idx], [],
-                        [step] * len(idx), lr=float(lr[j]), beta1=_BETA1, beta2=_BETA2,
-                        weight_decay=decay, eps=_EPS, amsgrad=False, maximize=False,
+                        ps, pick(grads, idx), pick(self.m, idx), pick(self.v, idx), [],
+                        [step] * len(ps), lr=lr_j, beta1=_BETA1, beta2=_BETA2,
+                        weight_decay=wd_j if gi == 0 else 0.0, eps=_EPS, amsgrad=False, maximize=False,
                     )
 
     def keep_best(self, improved: np.ndarray) -> None:

@@ -107,6 +107,32 @@ def threads_for_idle_cores(current: int, n_cpus: int, busy_cores: float) -> int:
     return max(1, min(int(current), int(n_cpus - busy_cores + 0.5)))
 
 
+def _cpu_limit() -> int | None:
+    """Cores this process may use: its CPU affinity and its cgroup's CPU quota (v2
+    ``cpu.max`` or v1 ``cpu.cfs_quota_us``), rounded up; None where neither is known."""
+    import math
+    import os
+
+    limits = []
+    if hasattr(os, "sched_getaffinity"):
+        limits.append(len(os.sched_getaffinity(0)))
+    for path, period_path in (("/sys/fs/cgroup/cpu.max", None),
+                              ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            with open(path) as fh:
+                fields = fh.read().split()
+            if period_path is not None:
+                with open(period_path) as fh:
+                    fields.append(fh.read().strip())
+            quota, period = fields[0], float(fields[1])
+            if quota not in ("max", "-1") and period > 0:
+                limits.append(max(1, math.ceil(float(quota) / period)))
+            break
+        except (OSError, ValueError, IndexError):
+            continue
+    return min(limits) if limits else None
+
+
 def _cpu_times():
     with open("/proc/stat") as fh:
         vals = [float(v) for v in fh.readline().split()[1:9]]  # guest time is already in user
@@ -121,7 +147,9 @@ def fit_threads_to_idle_cores(sample_seconds: float = 0.25, log=None) -> int | N
     per epoch of ten (256, 256, 256) networks) than on an idle machine, and 1 thread ran at
     0.40 s. This measures how busy the machine's CPUs are over ``sample_seconds`` while this
     process waits (``/proc/stat``; Linux only) and sets :func:`torch.set_num_threads` to
-    :func:`threads_for_idle_cores`. The command line calls it at the start of every training
+    :func:`threads_for_idle_cores`. It first lowers the count to the cores this process may use
+    at all (its CPU affinity and cgroup CPU quota, as in a container or a batch-system job:
+    torch counts the host's cores). The command line calls it at the start of every training
     command. Nothing changes when ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` is set (the user
     chose), on one thread, or where ``/proc/stat`` is missing.
 
@@ -140,27 +168,35 @@ def fit_threads_to_idle_cores(sample_seconds: float = 0.25, log=None) -> int | N
     import os
     import time
 
-    current = torch.get_num_threads()
+    start = current = torch.get_num_threads()
     if current < 2 or os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
         return None
-    try:
-        t0, i0 = _cpu_times()
-        time.sleep(sample_seconds)
-        t1, i1 = _cpu_times()
-    except (OSError, ValueError, IndexError):
-        return None
-    n_cpus = os.cpu_count() or current
-    if t1 <= t0:
-        return None
-    busy = n_cpus * (1.0 - (i1 - i0) / (t1 - t0))
-    new = threads_for_idle_cores(current, n_cpus, busy)
-    if new >= current:
-        return None
-    torch.set_num_threads(new)
-    if log is not None:
-        log(f"about {busy:.1f} of {n_cpus} CPU cores are busy with other processes: training on {new} "
-            f"thread{'s' if new > 1 else ''} instead of {current} (set OMP_NUM_THREADS to choose)")
-    return new
+
+    def lower(new, why):
+        torch.set_num_threads(new)
+        if log is not None:
+            log(f"{why}: training on {new} thread{'s' if new > 1 else ''} instead of {current} "
+                f"(set OMP_NUM_THREADS to choose)")
+        return new
+
+    limit = _cpu_limit()
+    if limit is not None and limit < current:
+        current = lower(limit, f"this process may use {limit} CPU core{'s' if limit > 1 else ''} "
+                               "(affinity / cgroup quota)")
+    if current >= 2:
+        try:
+            t0, i0 = _cpu_times()
+            time.sleep(sample_seconds)
+            t1, i1 = _cpu_times()
+        except (OSError, ValueError, IndexError):
+            t0 = t1 = 0.0
+        n_cpus = os.cpu_count() or current
+        if t1 > t0:
+            busy = n_cpus * (1.0 - (i1 - i0) / (t1 - t0))
+            new = threads_for_idle_cores(current, n_cpus, busy)
+            if new < current:
+                current = lower(new, f"about {busy:.1f} of {n_cpus} CPU cores are busy with other processes")
+    return current if current < start else None
 
 
 @contextlib.contextmanager

@@ -107,6 +107,9 @@ def analyse_uncertainty(
         Members per model.
     warm_start : bool, default=False
         Members start from the selected models' weights (``bootstrap(..., warm_start=True)``).
+        Where False, the members of a model the run kept as a warm start (``res.fallbacks``:
+        NNCA from ECA, EDNN from NNCA, emulator from ridge) still start from its weights,
+        listed in the summary's ``"warm_models"``.
     seed : int
     components : tuple of int
     feature_names : list of str, optional
@@ -130,9 +133,13 @@ def analyse_uncertainty(
     out = Path(out_dir) / "uncertainty"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.json"
+    # a model the run kept as a warm start (NNCA from ECA, EDNN from NNCA, emulator from ridge)
+    # is described by members that start from it: refitted cold they would describe the
+    # searched model it replaced
+    warm_models = sorted({fb.model for fb in getattr(res, "fallbacks", []) if fb.used != "search"})
     fp = _fingerprint(res, n_resamples, seed, {"components": list(components), "recon_rows": recon_rows,
                                                "fit_latent_iter": fit_latent_iter, "warm_start": bool(warm_start),
-                                               "members_stop_on": MEMBERS_STOP_ON})
+                                               "members_stop_on": MEMBERS_STOP_ON, "warm_models": warm_models})
     if path.is_file():
         cached = json.loads(path.read_text())
         if cached.get("fingerprint") == fp:
@@ -141,15 +148,20 @@ def analyse_uncertainty(
     groups = prep.train.groups
     Xtr, Ytr, Xte, Yte = prep.Xtr, prep.Ytr, prep.Xte, prep.Yte
     names = list(feature_names) if feature_names is not None else list(prep.train.feature_names)
-    kw = dict(n_resamples=n_resamples, groups=groups, random_state=seed, client=client, warm_start=bool(warm_start))
+    kw = dict(n_resamples=n_resamples, groups=groups, random_state=seed, client=client)
+
+    def members_warm(label):
+        return bool(warm_start) or label in warm_models
+
     summary = {"name": name, "fingerprint": fp, "n_resamples": n_resamples, "warm_start": bool(warm_start),
+               "warm_models": [] if warm_start else warm_models,
                "confidence": CONFIDENCE,
                "resampled": "groups" if groups is not None else "rows", "feature_names": names,
                "scores": {}, "r2_per_rank": {}, "r2_per_rank_point": {}, "components": {}, "seconds": {}}
     kmax = max(components)
 
     t0 = time.time()
-    em = bootstrap(res.models["emulator"], Xtr, Ytr, **kw)
+    em = bootstrap(res.models["emulator"], Xtr, Ytr, warm_start=members_warm("emulator"), **kw)
     summary["seconds"]["emulator"] = round(time.time() - t0, 1)
     summary["scores"]["emulator"] = em.scores(Xte, Yte).tolist()
     t0 = time.time()
@@ -164,8 +176,8 @@ def analyse_uncertainty(
     for kind in ("ednn", "nnca"):
         for k in components:
             t0 = time.time()
-            ens = bootstrap(res.models[f"{kind}_k{k}"], Xtr, Ytr, **kw)
             label = _label(kind.upper(), k)
+            ens = bootstrap(res.models[f"{kind}_k{k}"], Xtr, Ytr, warm_start=members_warm(label), **kw)
             summary["seconds"][label] = round(time.time() - t0, 1)
             summary["scores"][label] = ens.scores(Xte, Yte).tolist()
             if kind == "nnca":
@@ -177,6 +189,10 @@ def analyse_uncertainty(
     log(f"[{name}] bootstrap ({n_resamples} {'warm-started ' if warm_start else ''}members each, "
         f"resampling {summary['resampled']}): "
         + ", ".join(f"{k} {v} s" for k, v in summary["seconds"].items()))
+    if summary["warm_models"]:
+        log(f"[{name}] members of {', '.join(summary['warm_models'])} start from the selected model's weights: "
+            "the run kept a warm start there, and a fresh initialisation would describe the searched model "
+            "it replaced")
 
     t0 = time.time()
     dec = decisiveness(em, Xtr, Ytr, X_eval=Xte, y_eval=Yte, feature_names=names, basis=eca,
@@ -351,6 +367,12 @@ def _section_text(summaries, budget_name):
              "measure the data-resampling spread around the selected fit and leave out the spread over "
              "initialisations, so they are narrower than a full bootstrap (budgets standard/paper refit "
              "from fresh initialisations)" if s.get("warm_start") else "each refitted from a fresh initialisation")
+    warm = sorted({m for x in summaries.values() for m in x.get("warm_models", [])})
+    if warm:
+        start += (f" — except {', '.join(warm)}: the run kept a warm start there (see the nesting notes), so "
+                  "their members start from the selected model's weights, and a fresh initialisation would "
+                  "describe the searched model it replaced; their intervals leave out the spread over "
+                  "initialisations")
     return (f"<p>{s['n_resamples']} bootstrap members per model (budget <b>{budget_name}</b>), {start}, "
             f"with the selected hyper-parameters on a resample of the training {s['resampled']} "
             f"(whole trajectories/runs when the data have groups) and its own seed; "

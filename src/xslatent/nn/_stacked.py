@@ -176,6 +176,7 @@ class StackedNetwork:
         self.v = [torch.zeros_like(p) for p in self.params]
         self.steps = np.zeros(len(states), dtype=np.int64)
         self.best = [p.clone() for p in self.params] if keep_best else None
+        self._fused_cache: bool | None = None  # see _fused
 
     def _add_param(self, t: torch.Tensor, name: str, layout: str) -> int:
         self.params.append(t)
@@ -287,16 +288,22 @@ class StackedNetwork:
 
     @property
     def _fused(self) -> bool:
-        n = sum(p[0].numel() for p in self.params) if self.params else 0
-        return (self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS and _fused_adam_on_cpu()
+        # decided once per stack layout (compact() lays the stack out anew and forgets it)
+        if self._fused_cache is None:
+            n = sum(p[0].numel() for p in self.params) if self.params else 0
+            l2 = set(self.l2_index)
+            self._fused_groups = [[i for i in range(len(self.params)) if i in l2],
+                                  [i for i in range(len(self.params)) if i not in l2]]
+            self._fused_cache = (
+                self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS and _fused_adam_on_cpu()
                 and all(t.is_contiguous() for t in (*self.params, *self.m, *self.v)))
+        return self._fused_cache
 
     def _fused_adam_step(self, grads, active, lr, weight_decay) -> None:
         # the kernel walks each tensor's memory in order: a transposed gradient (that of an
         # orthonormal layer's parameter) must be laid out like its parameter first
         grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
-        l2 = set(self.l2_index)
-        groups = [[i for i in range(len(self.params)) if i in l2], [i for i in range(len(self.params)) if i not in l2]]
+        groups = self._fused_groups
         wd = None if weight_decay is None else weight_decay.detach().cpu().numpy().astype(np.float64)
         # one kernel call per (learning rate, weight decay, step count): the folds of one
         # candidate share all three, and a call over all members takes the stacked tensors whole
@@ -338,6 +345,7 @@ class StackedNetwork:
         if keep.shape[0] == self.steps.shape[0]:
             return
         k = torch.as_tensor(keep, device=self.device)
+        self._fused_cache = None
         self.params = [p.detach()[k].contiguous() for p in self.params]
         self.m = [t[k].contiguous() for t in self.m]
         self.v = [t[k].contiguous() for t in self.v]

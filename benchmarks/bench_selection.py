@@ -35,7 +35,7 @@ XES data (8000 x 3 structural features, 100 spectrum channels; 80 % train split 
 
 Usage::
 
-    python benchmarks/bench_selection.py                 # defaults below: about an hour on 1 core
+    python benchmarks/bench_selection.py                 # defaults below: about 20 min on 1 core
     python benchmarks/bench_selection.py --small         # the same measurements, ~3 min
     python benchmarks/bench_selection.py --only-eca      # (5) alone, ~1 min
 """

@@ -22,8 +22,8 @@ XES data (8000 x 3 structural features, 100 spectrum channels; 80 % train split 
    :attr:`RandomizedSearch.best_score_trace_` first reaches the target, and the ratio.
    ASHA runs with ``--min-epochs 1 --eta 3 --wave-size 27 --rung-folds 1``: one fold trains
    through the rungs (1, 3, 9 epochs, then the end), the other four folds only for the top
-   third of the finished ones (:class:`AsynchronousHalving` ``rung_folds``), so the resource
-   ladder (epochs x folds: 1, 3, 9, 20, 100) is geometric in eta. (3'') repeats the race with
+   third of the finished ones (:class:`AsynchronousHalving` ``rung_folds``): the resource
+   ladder in fold-epochs is 1, 3, 9, 20, 100. (3'') repeats the race with
    all folds at the rungs (ASHA 2/3/27, the previous setting; ``--skip-asha-compare`` drops it).
    scikit-learn's own time to each target, in its candidate order, is printed beside it;
 4. configurations per minute on a Dask ``LocalCluster`` of 2 single-threaded workers vs in

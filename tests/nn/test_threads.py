@@ -73,6 +73,12 @@ def test_a_cpu_quota_below_the_thread_count_lowers_it_first(monkeypatch, two_thr
     ({"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "100000\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, 1),
     ({"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, None),
     ({}, None),
+    # the process's own cgroup and its ancestors (a systemd slice, a batch job, cgroup v1 docker)
+    ({"/proc/self/cgroup": "0::/user.slice/job-7\n", "/sys/fs/cgroup/user.slice/job-7/cpu.max": "max 100000\n",
+      "/sys/fs/cgroup/user.slice/cpu.max": "200000 100000\n", "/sys/fs/cgroup/cpu.max": "max 100000\n"}, 2),
+    ({"/proc/self/cgroup": "5:memory:/docker/ab\n4:cpu,cpuacct:/docker/ab\n",
+      "/sys/fs/cgroup/cpu,cpuacct/docker/ab/cpu.cfs_quota_us": "50000\n",
+      "/sys/fs/cgroup/cpu,cpuacct/docker/ab/cpu.cfs_period_us": "100000\n"}, 1),
 ])
 def test_cpu_limit_reads_the_cgroup_quota(monkeypatch, files, expected):
     import builtins
@@ -82,7 +88,7 @@ def test_cpu_limit_reads_the_cgroup_quota(monkeypatch, files, expected):
     real_open = builtins.open
 
     def fake_open(path, *a, **k):
-        if str(path).startswith("/sys/fs/cgroup"):
+        if str(path).startswith("/sys/fs/cgroup") or str(path) == "/proc/self/cgroup":
             if path not in files:
                 raise FileNotFoundError(path)
             return io.StringIO(files[path])

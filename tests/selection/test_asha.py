@@ -178,3 +178,25 @@ def test_asha_parameters_are_checked():
     with pytest.raises(InvalidParameterError, match="'rung_folds' parameter of AsynchronousHalving"):
         AsynchronousHalving(rung_folds=0)
     assert RandomizedSearch(EST, SPACE, pruning="asha").get_params()["pruning"] == "asha"
+
+
+def test_rung_folds_with_an_estimator_that_cannot_pause(data):
+    """A scikit-learn MLP trains to its end at once: it has no score at the epoch rungs, so
+    it is not ranked there (not pruned for the missing score) and the folds' rung decides."""
+    from sklearn.neural_network import MLPRegressor
+
+    X, Y = data
+    est = MLPRegressor(max_iter=30, random_state=0)
+    space = {"hidden_layer_sizes": [(8,), (16,), (32,)], "alpha": [1e-4, 1e-2],
+             "learning_rate_init": [1e-3, 1e-2]}
+    pruning = AsynchronousHalving(min_epochs=3, eta=3, wave_size=4, rung_folds=1)
+    s = RandomizedSearch(est, space, n_iter=8, cv=3, random_state=0, pruning=pruning, refit=False).fit(X, Y)
+    res = s.cv_results_
+    # per wave of 4, the folds' rung keeps the top third of every finished fold-0 score so far
+    f0, seen, expected = res["split0_test_score"], [], []
+    for w in range(2):
+        seen += list(f0[4 * w: 4 * w + 4])
+        bar = sorted(seen, reverse=True)[math.ceil(len(seen) / 3) - 1]
+        expected += ["ok" if f0[c] >= bar else "pruned" for c in range(4 * w, 4 * w + 4)]
+    assert list(res["status"]) == expected and 2 <= expected.count("ok") < 8
+    assert s.n_trained_ == 8 + 2 * expected.count("ok")

@@ -100,9 +100,21 @@ def test_batched_equals_train_module(kind, early, data, share=None):
 @pytest.mark.parametrize("share", ["pairs", "all"])
 @pytest.mark.parametrize("kind", ["mlp-fused-adam", "ednn-fused-adam", "nnca-fused-adam"])
 def test_fused_adam_shared_by_members_with_equal_settings(kind, share, data):
-    # one kernel call for the members with equal learning rate, L2 and step count: a sublist
-    # of slices ("pairs"), or the stacked tensors whole ("all")
+    # one kernel call for the members with equal learning rate, L2 and step count ("pairs":
+    # two such sets, "all": one)
     test_batched_equals_train_module(kind, True, data, share=share)
+
+
+def test_fused_adam_member_does_not_depend_on_its_stack_mates(data):
+    # the same member alone and in a stack of four with equal settings: bit-identical
+    X, Y = data
+    # odd sizes: a member's slice does not end on the kernel's vector width
+    members = _members(MLPEmulator((129, 127)), X, Y, True, np.random.default_rng(1), "all")
+    together = {o.tag: o for o in BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float32,
+                                                 keep_states=True).run()}
+    alone = BatchedTrainer(members[:1], X, Y, device="cpu", dtype=torch.float32, keep_states=True).run()[0]
+    for k, v in alone.state.items():
+        np.testing.assert_array_equal(together[0].state[k].numpy(), v.numpy(), err_msg=k)
 
 
 def test_rung_pause_and_prune(data):

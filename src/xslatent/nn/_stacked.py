@@ -246,9 +246,9 @@ class StackedNetwork:
         ``0.5 * alpha * sum(W**2) / batch_size`` with ``weight_decay = alpha / batch_size``.
 
         Members with at least :data:`FUSED_ADAM_MIN_PARAMS` parameters are updated by torch's
-        fused Adam kernel (one pass over parameter, gradient and moments; one call per distinct
-        learning rate, weight decay and step count, so the folds of one candidate share a
-        call); smaller networks by stacked tensor
+        fused Adam kernel (one pass over parameter, gradient and moments; a call per distinct
+        learning rate, weight decay and step count and per parameter group with / without L2,
+        so the folds of one candidate share their calls); smaller networks by stacked tensor
         operations over all members at once, where the per-call overhead would dominate.
         Both compute Adam as :class:`torch.optim.Adam` does (betas 0.9 / 0.999, eps 1e-8).
         """
@@ -305,29 +305,25 @@ class StackedNetwork:
         grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
         groups = self._fused_groups
         wd = None if weight_decay is None else weight_decay.detach().cpu().numpy().astype(np.float64)
-        # one kernel call per (learning rate, weight decay, step count): the folds of one
-        # candidate share all three, and a call over all members takes the stacked tensors whole
+        # one kernel call per (learning rate, weight decay, step count) and parameter group
+        # (with / without L2): the folds of one candidate share all three. Each member goes
+        # in as its own slice, never the stack whole: the kernel's vector body and scalar
+        # tail round differently, so a member's result must not depend on its stack-mates
         same: dict[tuple, list[int]] = {}
         for j in np.flatnonzero(active):
             key = (float(lr[j]), 0.0 if wd is None else float(wd[j]), int(self.steps[j]))
             same.setdefault(key, []).append(int(j))
-        n_members = len(self.steps)
         with torch.no_grad():
             for (lr_j, wd_j, step_j), js in same.items():
                 step = torch.tensor(float(step_j))
-
-                def pick(tensors, idx, js=js):
-                    if len(js) == n_members:
-                        return [tensors[i] for i in idx]
-                    return [tensors[i][j] for i in idx for j in js]
-
                 for gi, idx in enumerate(groups):
                     if not idx:
                         continue
-                    ps = pick(self.params, idx)
+                    ps = [self.params[i][j] for i in idx for j in js]
                     torch._fused_adam_(
-                        ps, pick(grads, idx), pick(self.m, idx), pick(self.v, idx), [],
-                        [step] * len(ps), lr=lr_j, beta1=_BETA1, beta2=_BETA2,
+                        ps, [grads[i][j] for i in idx for j in js],
+                        [self.m[i][j] for i in idx for j in js], [self.v[i][j] for i in idx for j in js],
+                        [], [step] * len(ps), lr=lr_j, beta1=_BETA1, beta2=_BETA2,
                         weight_decay=wd_j if gi == 0 else 0.0, eps=_EPS, amsgrad=False, maximize=False,
                     )
 

@@ -107,29 +107,61 @@ def threads_for_idle_cores(current: int, n_cpus: int, busy_cores: float) -> int:
     return max(1, min(int(current), int(n_cpus - busy_cores + 0.5)))
 
 
+def _cgroup_quotas() -> list[float]:
+    """CPU quotas (in cores) of this process's cgroup and its ancestors (v2 ``cpu.max``, v1
+    ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``), from ``/proc/self/cgroup``."""
+    import posixpath
+
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        lines = []
+    places = []  # (directory of the hierarchy, path in it, v2?)
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        hid, controllers, path = parts
+        if hid == "0" and controllers == "":
+            places.append(("/sys/fs/cgroup", path, True))
+        elif "cpu" in controllers.split(","):
+            for root in (f"/sys/fs/cgroup/{controllers}", "/sys/fs/cgroup/cpu"):
+                places.append((root, path, False))
+    if not places:
+        places = [("/sys/fs/cgroup", "/", True), ("/sys/fs/cgroup/cpu", "/", False)]
+    quotas = []
+    for root, path, v2 in places:
+        while True:
+            d = posixpath.join(root, path.lstrip("/"))
+            try:
+                if v2:
+                    with open(posixpath.join(d, "cpu.max")) as fh:
+                        quota, period = fh.read().split()[:2]
+                else:
+                    with open(posixpath.join(d, "cpu.cfs_quota_us")) as fh:
+                        quota = fh.read().strip()
+                    with open(posixpath.join(d, "cpu.cfs_period_us")) as fh:
+                        period = fh.read().strip()
+                if quota not in ("max", "-1") and float(period) > 0:
+                    quotas.append(float(quota) / float(period))
+            except (OSError, ValueError):
+                pass
+            if path in ("", "/"):
+                break
+            path = posixpath.dirname(path.rstrip("/")) or "/"
+    return quotas
+
+
 def _cpu_limit() -> int | None:
-    """Cores this process may use: its CPU affinity and its cgroup's CPU quota (v2
-    ``cpu.max`` or v1 ``cpu.cfs_quota_us``), rounded up; None where neither is known."""
+    """Cores this process may use: its CPU affinity and the CPU quotas of its cgroup and the
+    cgroup's ancestors, rounded up; None where neither is known."""
     import math
     import os
 
-    limits = []
+    limits = [max(1, math.ceil(q)) for q in _cgroup_quotas()]
     if hasattr(os, "sched_getaffinity"):
         limits.append(len(os.sched_getaffinity(0)))
-    for path, period_path in (("/sys/fs/cgroup/cpu.max", None),
-                              ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
-        try:
-            with open(path) as fh:
-                fields = fh.read().split()
-            if period_path is not None:
-                with open(period_path) as fh:
-                    fields.append(fh.read().strip())
-            quota, period = fields[0], float(fields[1])
-            if quota not in ("max", "-1") and period > 0:
-                limits.append(max(1, math.ceil(float(quota) / period)))
-            break
-        except (OSError, ValueError, IndexError):
-            continue
     return min(limits) if limits else None
 
 
@@ -151,14 +183,16 @@ def fit_threads_to_idle_cores(sample_seconds: float = 0.25, log=None) -> int | N
     at all (its CPU affinity and cgroup CPU quota, as in a container or a batch-system job:
     torch counts the host's cores). The command line calls it at the start of every training
     command. Nothing changes when ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` is set (the user
-    chose), on one thread, or where ``/proc/stat`` is missing.
+    chose) or on one thread; where ``/proc/stat`` is missing only the CPU limit applies. The
+    busy time is the whole machine's (``/proc/stat``), also for cores outside the affinity.
 
     Parameters
     ----------
     sample_seconds : float, default=0.25
         Length of the measurement.
     log : callable, optional
-        Receives one line when the thread count is lowered.
+        Receives one line for each reason the thread count is lowered (the CPU limit, then
+        the busy cores).
 
     Returns
     -------

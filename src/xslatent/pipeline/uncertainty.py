@@ -136,10 +136,12 @@ def analyse_uncertainty(
     # a model the run kept as a warm start (NNCA from ECA, EDNN from NNCA, emulator from ridge)
     # is described by members that start from it: refitted cold they would describe the
     # searched model it replaced
-    warm_models = sorted({fb.model for fb in getattr(res, "fallbacks", []) if fb.used != "search"})
+    warm_models = [] if warm_start else sorted(
+        {fb.model for fb in getattr(res, "fallbacks", []) if fb.used != "search"})
+    rule = {"warm_models": warm_models} if warm_models else {}  # older caches stay valid without
     fp = _fingerprint(res, n_resamples, seed, {"components": list(components), "recon_rows": recon_rows,
                                                "fit_latent_iter": fit_latent_iter, "warm_start": bool(warm_start),
-                                               "members_stop_on": MEMBERS_STOP_ON, "warm_models": warm_models})
+                                               "members_stop_on": MEMBERS_STOP_ON, **rule})
     if path.is_file():
         cached = json.loads(path.read_text())
         if cached.get("fingerprint") == fp:
@@ -154,7 +156,7 @@ def analyse_uncertainty(
         return bool(warm_start) or label in warm_models
 
     summary = {"name": name, "fingerprint": fp, "n_resamples": n_resamples, "warm_start": bool(warm_start),
-               "warm_models": [] if warm_start else warm_models,
+               "warm_models": warm_models,
                "confidence": CONFIDENCE,
                "resampled": "groups" if groups is not None else "rows", "feature_names": names,
                "scores": {}, "r2_per_rank": {}, "r2_per_rank_point": {}, "components": {}, "seconds": {}}

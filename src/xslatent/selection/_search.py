@@ -88,6 +88,10 @@ def cv_folds(cv, X, Y=None, random_state=0, *, owner="RandomizedSearch") -> list
     return folds
 
 
+#: ``pruned_at`` value of a candidate that lost the folds' own rung (AsynchronousHalving.rung_folds)
+_FOLDS_RUNG = -1
+
+
 @dataclass(frozen=True)
 class SuccessiveHalving:
     """Synchronous successive halving over epochs (off unless passed as ``pruning``).
@@ -134,14 +138,19 @@ class AsynchronousHalving(SuccessiveHalving):
     """Asynchronous successive halving (ASHA, Li et al. 2020) over waves of candidates.
 
     Candidates are taken in their sampling order in waves of ``wave_size``. A wave trains
-    (all folds, batched, in process or on the Dask workers) rung by rung as in
+    (all folds, or the first ``rung_folds``; batched, in process or on the Dask workers)
+    rung by rung as in
     :class:`SuccessiveHalving`, but a candidate is promoted past a rung when its mean fold
     score is in the top ``1 / eta`` of *every* score recorded at that rung so far, this
     wave's and all earlier waves' — the promotion rule of ASHA, which needs no
     synchronisation over the whole search: the bar set by early waves prunes later waves
     at their first rung, so the work per candidate falls as the search grows. Decisions
     depend only on results in wave order, so a search is deterministic and resumes from
-    its store (rung scores are stored) to the same result.
+    its store (rung scores are stored) to the same result; extended to more candidates, it
+    gives the result of one uninterrupted search when the stored search ended on a full wave
+    (a partial last wave's decisions are not revisited). A finished training reused from a
+    store without a score at some rung (written with other rungs, or without pruning) leaves
+    its candidate unranked at that rung rather than pruned.
 
     Parameters
     ----------
@@ -161,10 +170,13 @@ class AsynchronousHalving(SuccessiveHalving):
         (from scratch), so a pruned candidate costs ``m / n_folds`` of its work. The
         reported CV score of a candidate that finishes is always over all folds; a pruned
         candidate (also one that stopped by its own rule before a rung it lost) reports the
-        mean of its first folds, and its other folds are stored as pruned with
-        ``n_iter = 0``. The price: rungs rank on fewer validation rows, so they are noisier,
-        and fewer candidates get a full CV score — worth it when the validation fold is
-        large and training dominates (many candidates, short rungs).
+        mean of its first folds (``std_test_score`` NaN with one), and its other folds are
+        stored as pruned with ``n_iter = 0`` (they count as zeros in ``mean_fit_time`` and
+        ``mean_n_iter``). Without epoch rungs (``max_iter <= min_epochs``) only the folds'
+        rung prunes; ``rung_folds >= n_folds`` is the same as None. The price: rungs rank
+        on fewer validation rows, so they are noisier, and fewer candidates get a full CV
+        score — worth it when the validation fold is large and training dominates (many
+        candidates, short rungs).
     """
 
     wave_size: int = 27
@@ -434,7 +446,8 @@ class RandomizedSearch(BaseEstimator):
                 if r is None or (r["status"] == "pruned" and r["pruning"] != psig):
                     continue
                 results[t.id] = dict(r, task=t.id)
-            self.n_reused_ = len(results)
+            # folds that never started (AsynchronousHalving.rung_folds) are not reused trainings
+            self.n_reused_ = sum(r["status"] != "pruned" or r["n_iter"] > 0 for r in results.values())
             pending = [t for t in tasks if t.id not in results]
             self.n_trained_ = 0
             bar = self._progress(len(tasks), len(results))
@@ -611,15 +624,24 @@ class RandomizedSearch(BaseEstimator):
                     scores.append(live_scores[t.id])
                 elif r is not None and r["status"] != "pruned" and r["n_iter"] <= epoch:
                     scores.append(r["score"])
+                elif (t.key, epoch) in stored_rungs:
+                    scores.append(stored_rungs[(t.key, epoch)])
+                elif r is not None and r["status"] == "ok":
+                    # finished past this rung without a score recorded here (a store written
+                    # with other rungs or without pruning; an estimator that cannot pause):
+                    # unknown, so the candidate is not ranked at this rung rather than lost
+                    scores = None
+                    break
                 else:
-                    scores.append(stored_rungs.get((t.key, epoch), math.nan))
-            out[c] = float(np.mean(scores)) if scores else math.nan
+                    scores.append(math.nan)
+            if scores is not None:
+                out[c] = float(np.mean(scores)) if scores else math.nan
         return out
 
     def _run_asha(self, tasks, results, X, Y, folds, record, pruning, store) -> None:
         rungs, by_cand, stored_rungs = self._halving_setup(tasks, pruning, store)
         nf = pruning.rung_folds
-        if nf is not None and (nf >= len(folds) or not rungs):
+        if nf is not None and nf >= len(folds):
             nf = None
         # with rung_folds, "end" is the folds' own rung: the first folds trained to the end
         history: dict = {r: [] for r in [*rungs, "end"]}
@@ -670,17 +692,18 @@ class RandomizedSearch(BaseEstimator):
                         ok = all(r["status"] == "ok" for r in rs)
                         means[c] = float(np.mean([r["score"] for r in rs])) if ok else math.nan
                 for c in losers_at("end", means):
-                    pruned_at[c] = max(rungs[-1], 1)
+                    pruned_at[c] = _FOLDS_RUNG
                 # the other folds: never started for the pruned, from scratch for the rest
-                later = [t for c in wave for t in by_cand[c] if not at_rungs(t) and t.id not in results]
+                later = [
+                    t for c in wave for t in by_cand[c] if not at_rungs(t) and t.id not in results
+                ]
                 for t in later:
                     if t.candidate in pruned_at:
                         record(_result(t, "pruned"))
                 start_now = [t for t in later if t.candidate not in pruned_at]
                 if start_now:
-                    rest = _Executor(
-                        self.client, self._groups(start_now, X, Y), X, Y, folds, self.batched, record
-                    )
+                    groups = self._groups(start_now, X, Y)
+                    rest = _Executor(self.client, groups, X, Y, folds, self.batched, record)
                     rest.advance(None)
             finally:
                 for e in (ex, rest):
@@ -707,11 +730,15 @@ class RandomizedSearch(BaseEstimator):
                 not_converged += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            # a pruned candidate's folds that never started are NaN: mean of the rest
-            mean = np.where(status == "failed", np.nan,
-                            np.where(status == "pruned", np.nanmean(split, axis=1), split.mean(axis=1)))
-            std = np.where(status == "failed", np.nan,
-                           np.where(status == "pruned", np.nanstd(split, axis=1), split.std(axis=1)))
+            # a pruned candidate's folds that never started are NaN: mean of the rest (std
+            # only where two or more folds have a score)
+            pruned = status == "pruned"
+            n_scored = np.isfinite(split).sum(axis=1)
+            mean = np.where(pruned, np.nanmean(split, axis=1), split.mean(axis=1))
+            std = np.where(pruned, np.where(n_scored > 1, np.nanstd(split, axis=1), np.nan),
+                           split.std(axis=1))
+            mean[status == "failed"] = np.nan
+            std[status == "failed"] = np.nan
         order = sorted(
             range(n),
             key=lambda i: (

@@ -177,6 +177,10 @@ class StackedNetwork:
         self.steps = np.zeros(len(states), dtype=np.int64)
         self.best = [p.clone() for p in self.params] if keep_best else None
         self._fused_cache: bool | None = None  # see _fused
+        # fused Adam's parameter groups: with L2 (weight decay), without
+        l2 = set(self.l2_index)
+        self._fused_groups = [[i for i in range(len(self.params)) if i in l2],
+                              [i for i in range(len(self.params)) if i not in l2]]
 
     def _add_param(self, t: torch.Tensor, name: str, layout: str) -> int:
         self.params.append(t)
@@ -291,9 +295,6 @@ class StackedNetwork:
         # decided once per stack layout (compact() lays the stack out anew and forgets it)
         if self._fused_cache is None:
             n = sum(p[0].numel() for p in self.params) if self.params else 0
-            l2 = set(self.l2_index)
-            self._fused_groups = [[i for i in range(len(self.params)) if i in l2],
-                                  [i for i in range(len(self.params)) if i not in l2]]
             self._fused_cache = (
                 self.device.type == "cpu" and n >= FUSED_ADAM_MIN_PARAMS and _fused_adam_on_cpu()
                 and all(t.is_contiguous() for t in (*self.params, *self.m, *self.v)))

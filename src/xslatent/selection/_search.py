@@ -92,6 +92,12 @@ def cv_folds(cv, X, Y=None, random_state=0, *, owner="RandomizedSearch") -> list
 _FOLDS_RUNG = -1
 
 
+def _trained(r: dict) -> bool:
+    """Whether a result is a training: not a fold that never started (recorded as pruned
+    with ``n_iter = 0`` by AsynchronousHalving.rung_folds)."""
+    return r["status"] != "pruned" or r["n_iter"] > 0
+
+
 @dataclass(frozen=True)
 class SuccessiveHalving:
     """Synchronous successive halving over epochs (off unless passed as ``pruning``).
@@ -446,8 +452,7 @@ class RandomizedSearch(BaseEstimator):
                 if r is None or (r["status"] == "pruned" and r["pruning"] != psig):
                     continue
                 results[t.id] = dict(r, task=t.id)
-            # folds that never started (AsynchronousHalving.rung_folds) are not reused trainings
-            self.n_reused_ = sum(r["status"] != "pruned" or r["n_iter"] > 0 for r in results.values())
+            self.n_reused_ = sum(_trained(r) for r in results.values())
             pending = [t for t in tasks if t.id not in results]
             self.n_trained_ = 0
             bar = self._progress(len(tasks), len(results))
@@ -457,7 +462,7 @@ class RandomizedSearch(BaseEstimator):
             def record(r: dict) -> None:
                 t = tasks[r["task"]]
                 results[t.id] = r
-                if r["status"] != "pruned" or r["n_iter"] > 0:  # not a never-started fold
+                if _trained(r):
                     self.n_trained_ += 1
                 if store is not None:
                     store.put(
@@ -575,8 +580,7 @@ class RandomizedSearch(BaseEstimator):
         out: dict[int, int] = {}
         for t in tasks:
             r = results.get(t.id)
-            # n_iter 0: a fold that never started (AsynchronousHalving.rung_folds)
-            if r is not None and r["status"] == "pruned" and r["n_iter"] > 0:
+            if r is not None and r["status"] == "pruned" and _trained(r):
                 out[t.candidate] = min(out.get(t.candidate, 10**9), r["n_iter"])
         return out
 

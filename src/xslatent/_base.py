@@ -102,7 +102,7 @@ class TrainingSetup:
 
     X: np.ndarray
     Y: np.ndarray
-    module: torch.nn.Module
+    module: torch.nn.Module | None
     config: TrainConfig
     seed: int
     device: torch.device
@@ -128,6 +128,11 @@ TRAINING_CONSTRAINTS = {
 }
 
 
+@functools.lru_cache(maxsize=None)
+def _init_param_names(cls) -> tuple:
+    return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
 class TorchNetworkEstimator(BaseEstimator):
     """Base class: validates parameters, builds, trains and evaluates ``module_``.
 
@@ -141,6 +146,12 @@ class TorchNetworkEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         return multi_output_tags(super().__sklearn_tags__())
+
+    @classmethod
+    def _get_param_names(cls):
+        # scikit-learn reads the __init__ signature anew on every get_params, set_params and
+        # clone; a search clones per training: read it once per class
+        return list(_init_param_names(cls))
 
     # -- helpers -------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -185,7 +196,7 @@ class TorchNetworkEstimator(BaseEstimator):
         device = resolve_device(self.device, type(self).__name__)
         return module.to(device=device, dtype=self._torch_dtype)
 
-    def prepare_training(self, X, y) -> TrainingSetup:
+    def prepare_training(self, X, y, *, build: bool = True) -> TrainingSetup:
         """Validate parameters and data and build the initialised network, as ``fit`` does.
 
         Package-internal: ``fit`` trains the result with
@@ -198,6 +209,9 @@ class TorchNetworkEstimator(BaseEstimator):
             Structures.
         y : array-like of shape (n_samples, n_outputs)
             Targets.
+        build : bool, default=True
+            Build the initialised network; False: validate only (``module`` is None), for a
+            caller that already holds the network of these parameters and seed.
 
         Returns
         -------
@@ -219,7 +233,7 @@ class TorchNetworkEstimator(BaseEstimator):
         self._check_shapes(X, Y)
         device = resolve_device(self.device, owner)
         seed = check_random_state_int(self.random_state)
-        module = self.build_network(X.shape[1], Y.shape[1], seed)
+        module = self.build_network(X.shape[1], Y.shape[1], seed) if build else None
         return TrainingSetup(X, Y, module, self._train_config(), seed, device, self._torch_dtype)
 
     @atomic_fit

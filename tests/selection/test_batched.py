@@ -28,7 +28,7 @@ ESTIMATORS = {
     ),
     "nnca": NNCA(2, decoder_layer_sizes=(8,), dtype="float64"),  # Householder map
     "nnca-square": NNCA(4, decoder_layer_sizes=(8,), dtype="float64"),  # matrix-exp map
-    # >= FUSED_ADAM_MIN_PARAMS per member: torch's fused Adam kernel, one call per member
+    # the cases above take the stacked Adam (the path off CPU); these torch's fused Adam kernel
     "mlp-fused-adam": MLPEmulator((128, 128), dtype="float64"),
     "ednn-fused-adam": EDNN(2, encoder_layer_sizes=(128, 128), decoder_layer_sizes=(128,), dtype="float64"),
     # the orthonormal layer's gradient comes out transposed (not contiguous)
@@ -65,8 +65,10 @@ def _members(est, X, Y, early, rng, share=None):
 
 @pytest.mark.parametrize("early", [False, True], ids=["loss-rule", "early-stopping"])
 @pytest.mark.parametrize("kind", list(ESTIMATORS))
-def test_batched_equals_train_module(kind, early, data, share=None):
+def test_batched_equals_train_module(kind, early, data, monkeypatch, share=None):
     X, Y = data
+    if not kind.endswith("fused-adam"):  # the stacked Adam, as off CPU
+        monkeypatch.setattr("xslatent.nn._stacked.FUSED_ADAM_MIN_PARAMS", 1 << 40)
     members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1), share)
     trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
     assert trainer.net._fused == kind.endswith("fused-adam")
@@ -99,10 +101,10 @@ def test_batched_equals_train_module(kind, early, data, share=None):
 
 @pytest.mark.parametrize("share", ["pairs", "all"])
 @pytest.mark.parametrize("kind", ["mlp-fused-adam", "ednn-fused-adam", "nnca-fused-adam"])
-def test_fused_adam_shared_by_members_with_equal_settings(kind, share, data):
+def test_fused_adam_shared_by_members_with_equal_settings(kind, share, data, monkeypatch):
     # one kernel call for the members with equal learning rate, L2 and step count ("pairs":
     # two such sets, "all": one)
-    test_batched_equals_train_module(kind, True, data, share=share)
+    test_batched_equals_train_module(kind, True, data, monkeypatch, share=share)
 
 
 def test_fused_adam_member_does_not_depend_on_its_stack_mates(data):

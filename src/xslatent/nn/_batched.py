@@ -301,6 +301,7 @@ class BatchedTrainer:
         self._lr = np.array([c.learning_rate_init for c in cfg], dtype=np.float64)
         self._alpha = torch.tensor([c.alpha for c in cfg], dtype=self.dtype, device=self.device)
         self._any_alpha = any(c.alpha > 0 for c in cfg)
+        self._consts: dict = {}  # see _step_constants
 
     @property
     def n_alive(self) -> int:
@@ -314,7 +315,9 @@ class BatchedTrainer:
             return []
         nmax = max(len(r) for r in rows_list)
         preds = [np.empty((len(r), self.n_outputs)) for r in rows_list]
-        sel = torch.as_tensor(members, device=self.device)
+        # every member in stack order: the parameters as they are, no gather
+        whole = members == list(range(len(self.slots)))
+        sel = None if whole else torch.as_tensor(members, device=self.device)
         with torch.no_grad():
             for s in range(0, nmax, _EVAL_CHUNK):
                 e = min(nmax, s + _EVAL_CHUNK)
@@ -363,20 +366,39 @@ class BatchedTrainer:
                 cnt,
             )
 
+    def _step_constants(self, c: int):
+        """Per-member tensors of a step in which every member has ``c`` rows: loss
+        denominator ``c * n_outputs`` (shape ``(G,)``) and the L2 strength over ``c``
+        (``alpha / c``, the weight decay of the Adam step; None without L2). Cached per ``c``
+        until the stack changes."""
+        got = self._consts.get(c)
+        if got is None:
+            cnt_t = torch.full((len(self.slots),), float(c), dtype=self.dtype, device=self.device)
+            got = self._consts[c] = (cnt_t * self.n_outputs, self._alpha / cnt_t if self._any_alpha else None)
+        return got
+
     def _train_epoch(self) -> np.ndarray:
         """One epoch for every member; returns the epoch-mean training losses (float64)."""
         G = len(self.slots)
-        total = torch.zeros(G, dtype=torch.float64, device=self.device)
         m_out = self.n_outputs
         d_in = self.X.shape[1]
+        step_losses, step_counts = [], []
+        l2_views = self.net.l2_views() if self._any_alpha else None
         for idx, mask, cnt in self._epoch_batches():
             active = cnt > 0
-            cnt_t = torch.as_tensor(np.maximum(cnt, 1), dtype=self.dtype, device=self.device)
+            if mask is None:  # every member has the same number of rows in this step
+                denom, decay = self._step_constants(int(cnt[0]))
+            else:
+                cnt_t = torch.as_tensor(np.maximum(cnt, 1), dtype=self.dtype, device=self.device)
+                denom = cnt_t * m_out
+                decay = self._alpha / cnt_t if self._any_alpha else None
             flat = idx.reshape(-1)
             b = idx.shape[1]
             xb = torch.index_select(self.X, 0, flat).view(G, b, d_in)
             yb = torch.index_select(self.Y, 0, flat).view(G, b, m_out)
-            params = [p.requires_grad_(True) for p in self.net.params]
+            params = self.net.params
+            for p in params:
+                p.requires_grad_(True)
             with torch.enable_grad():
                 pred = self.net.forward(params, xb)
             with torch.no_grad():
@@ -384,30 +406,26 @@ class BatchedTrainer:
                 diff = pred.detach() - yb
                 if mask is not None:
                     diff.mul_(mask.unsqueeze(-1).to(diff.dtype))
-                denom = (cnt_t * m_out).view(G, 1, 1)
-                loss = 0.5 * (diff * diff).sum(dim=(1, 2)) / denom.view(G)
-                diff.div_(denom)
+                loss = 0.5 * (diff * diff).sum(dim=(1, 2)) / denom
+                diff.div_(denom.view(G, 1, 1))
             grads = list(torch.autograd.grad(pred, params, diff))
             with torch.no_grad():
-                for p in self.net.params:
+                for p in params:
                     p.requires_grad_(False)
-                decay = None
-                if self._any_alpha:
-                    # 0.5 * alpha * sum(W**2) / batch_size on the plain linear weights; its
-                    # gradient (alpha / batch_size) * W is added inside the Adam step
-                    decay = self._alpha / cnt_t
-                    l2 = 0
-                    for i in self.net.l2_index:
-                        l2 = l2 + torch.linalg.vector_norm(self.net.params[i], dim=(1, 2)) ** 2
-                    loss = loss + 0.5 * self._alpha * l2 / cnt_t
+                if decay is not None:
+                    # 0.5 * alpha * sum(W**2) / batch_size on the plain linear weights, that is
+                    # 0.5 * decay * sum(W**2); its gradient decay * W is added inside the Adam step
+                    sq = None
+                    for v in l2_views:  # (G, 1, k) rows: sum(W**2) as one batched dot product each
+                        sq = torch.bmm(v, v.mT) if sq is None else torch.baddbmm(sq, v, v.mT)
+                    loss = loss.addcmul(decay, sq.view(G), value=0.5)
                 self.net.adam_step(grads, active, self._lr, decay)
-                total += loss.double() * torch.as_tensor(
-                    cnt, dtype=torch.float64, device=self.device
-                )
-        ntr = torch.as_tensor(
-            [s.tr_rows.shape[0] for s in self.slots], dtype=torch.float64, device=self.device
-        )
-        return (total / ntr).cpu().numpy()
+                step_losses.append(loss)
+                step_counts.append(cnt)
+        # epoch mean over each member's rows: sum over steps of (step loss x step rows) / rows
+        losses = torch.stack(step_losses).double().cpu().numpy()
+        rows = np.array([s.tr_rows.shape[0] for s in self.slots], dtype=np.float64)
+        return (losses * np.stack(step_counts)).sum(axis=0) / rows
 
     # -- public ----------------------------------------------------------------------------
     @flush_denormals

@@ -87,8 +87,12 @@ def make_groups(
     batched: bool,
     max_group_size: int | None,
     min_groups: int = 1,
+    cache: dict | None = None,
 ) -> list[GroupSpec]:
-    """Partition tasks into groups (see module docstring), largest work first."""
+    """Partition tasks into groups (see module docstring), largest work first.
+
+    ``cache``, when given, keeps each architecture's network signature between calls with the
+    same ``estimator``, ``n_features`` and ``n_outputs`` (the waves of one search)."""
     from sklearn.base import clone
 
     from ..nn._batched import NotBatchableError, network_signature
@@ -96,7 +100,7 @@ def make_groups(
     if not batched or not is_torch_estimator(estimator):
         groups = [GroupSpec(estimator, [t], batchable=False, cost=1.0) for t in tasks]
         return groups
-    sig_cache: dict[str, Any] = {}
+    sig_cache: dict[str, Any] = {} if cache is None else cache
     by_key: dict[Any, GroupSpec] = {}
     caps: dict[Any, int] = {}
     for t in tasks:
@@ -207,13 +211,13 @@ class GroupRun:
                 continue
             tr = folds[t.fold][0]
             try:
-                setup = est.prepare_training(X[tr], Y[tr])
+                # folds of one candidate share its seed, hence its initial network: built once
+                setup = est.prepare_training(X[tr], Y[tr], build=t.candidate not in modules)
             except (InvalidParameterError, ValueError, TypeError) as exc:
                 self.failed.append(_result(t, "failed", error=f"{type(exc).__name__}: {exc}"))
                 continue
             from ..nn._batched import BatchedMember
 
-            # folds of one candidate share its seed, hence its initial network
             module = modules.setdefault(t.candidate, setup.module)
             member = BatchedMember(
                 module, tr, setup.config, setup.seed, folds[t.fold][1], tag=t.id

@@ -444,6 +444,7 @@ class RandomizedSearch(BaseEstimator):
         psig = pruning.signature() if pruning is not None else None
 
         store, own_store = self._open_store()
+        self._arch_cache: dict = {}  # network signatures by architecture, for this fit's groups
         try:
             stored = store.get(t.key for t in tasks) if store is not None else {}
             results: dict[int, dict] = {}
@@ -498,6 +499,7 @@ class RandomizedSearch(BaseEstimator):
                 if bar is not None:
                     bar.close()
         finally:
+            del self._arch_cache
             if own_store and store is not None:
                 store.close()
 
@@ -519,6 +521,7 @@ class RandomizedSearch(BaseEstimator):
             batched=self.batched,
             max_group_size=self.max_group_size,
             min_groups=self._n_workers(),
+            cache=getattr(self, "_arch_cache", None),
         )
 
     def _open_store(self):

@@ -316,7 +316,7 @@ class BatchedTrainer:
         nmax = max(len(r) for r in rows_list)
         preds = [np.empty((len(r), self.n_outputs)) for r in rows_list]
         # every member in stack order: the parameters as they are, no gather
-        whole = members == list(range(len(self.slots)))
+        whole = list(members) == list(range(len(self.slots)))
         sel = None if whole else torch.as_tensor(members, device=self.device)
         with torch.no_grad():
             for s in range(0, nmax, _EVAL_CHUNK):
@@ -412,7 +412,7 @@ class BatchedTrainer:
             with torch.no_grad():
                 for p in params:
                     p.requires_grad_(False)
-                if decay is not None:
+                if decay is not None and l2_views:
                     # 0.5 * alpha * sum(W**2) / batch_size on the plain linear weights, that is
                     # 0.5 * decay * sum(W**2); its gradient decay * W is added inside the Adam step
                     sq = None

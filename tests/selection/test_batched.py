@@ -28,7 +28,7 @@ ESTIMATORS = {
     ),
     "nnca": NNCA(2, decoder_layer_sizes=(8,), dtype="float64"),  # Householder map
     "nnca-square": NNCA(4, decoder_layer_sizes=(8,), dtype="float64"),  # matrix-exp map
-    # the cases above take the stacked Adam (the path off CPU); these torch's fused Adam kernel
+    # larger networks, several parameter groups per kernel call
     "mlp-fused-adam": MLPEmulator((128, 128), dtype="float64"),
     "ednn-fused-adam": EDNN(2, encoder_layer_sizes=(128, 128), decoder_layer_sizes=(128,), dtype="float64"),
     # the orthonormal layer's gradient comes out transposed (not contiguous)
@@ -63,15 +63,11 @@ def _members(est, X, Y, early, rng, share=None):
     return out
 
 
-@pytest.mark.parametrize("early", [False, True], ids=["loss-rule", "early-stopping"])
-@pytest.mark.parametrize("kind", list(ESTIMATORS))
-def test_batched_equals_train_module(kind, early, data, monkeypatch, share=None):
-    X, Y = data
-    if not kind.endswith("fused-adam"):  # the stacked Adam, as off CPU
-        monkeypatch.setattr("xslatent.nn._stacked.FUSED_ADAM_MIN_PARAMS", 1 << 40)
-    members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1), share)
+def _assert_equals_train_module(members, X, Y, fused):
+    """Train ``members`` as one stack and each alone with train_module (float64): equal
+    up to rounding. Returns the set of epoch counts."""
     trainer = BatchedTrainer(members, X, Y, device="cpu", dtype=torch.float64, keep_states=True)
-    assert trainer.net._fused == kind.endswith("fused-adam")
+    assert trainer.net._fused == fused
     outs = {o.tag: o for o in trainer.run()}
     assert trainer.n_alive == 0 and len(outs) == len(members)
     n_iters = set()
@@ -95,8 +91,42 @@ def test_batched_equals_train_module(kind, early, data, monkeypatch, share=None)
             )
         assert got.eval_score == pytest.approx(ref.eval_score, rel=1e-9, abs=1e-11)
         n_iters.add(got.result.n_iter)
+    return n_iters
+
+
+def _adam_path(adam, monkeypatch):
+    # CPU takes torch's fused Adam at every size; "stacked" forces the stacked tensor
+    # operations (the path off CPU)
+    if adam == "stacked":
+        monkeypatch.setattr("xslatent.nn._stacked.FUSED_ADAM_MIN_PARAMS", 1 << 40)
+    return adam == "fused"
+
+
+@pytest.mark.parametrize("adam", ["fused", "stacked"])
+@pytest.mark.parametrize("early", [False, True], ids=["loss-rule", "early-stopping"])
+@pytest.mark.parametrize("kind", list(ESTIMATORS))
+def test_batched_equals_train_module(kind, early, adam, data, monkeypatch, share=None):
+    X, Y = data
+    fused = _adam_path(adam, monkeypatch)
+    members = _members(ESTIMATORS[kind], X, Y, early, np.random.default_rng(1), share)
+    n_iters = _assert_equals_train_module(members, X, Y, fused)
     # members stopped at different epochs, so the stack was compacted on the way
     assert len(n_iters) > 1
+
+
+@pytest.mark.parametrize("adam", ["fused", "stacked"])
+@pytest.mark.parametrize("kind", ["mlp", "nnca", "nnca-fused-adam"])
+def test_batched_equals_train_module_alone_and_in_equal_steps(kind, adam, data, monkeypatch):
+    # a stack of one (the fused kernel gets whole tensors), and two members with equal rows
+    # and batch size (every step takes the cached constants, the last minibatch is short)
+    X, Y = data
+    fused = _adam_path(adam, monkeypatch)
+    members = _members(ESTIMATORS[kind], X, Y, True, np.random.default_rng(1))
+    _assert_equals_train_module(members[:1], X, Y, fused)
+    pair = [members[1], members[3]]
+    assert pair[0].config.batch_size == pair[1].config.batch_size == 16
+    assert len(pair[0].train_rows) == len(pair[1].train_rows) == 101
+    _assert_equals_train_module(pair, X, Y, fused)
 
 
 @pytest.mark.parametrize("share", ["pairs", "all"])
@@ -104,7 +134,7 @@ def test_batched_equals_train_module(kind, early, data, monkeypatch, share=None)
 def test_fused_adam_shared_by_members_with_equal_settings(kind, share, data, monkeypatch):
     # one kernel call for the members with equal learning rate, L2 and step count ("pairs":
     # two such sets, "all": one)
-    test_batched_equals_train_module(kind, True, data, monkeypatch, share=share)
+    test_batched_equals_train_module(kind, True, "fused", data, monkeypatch, share=share)
 
 
 def test_fused_adam_member_does_not_depend_on_its_stack_mates(data):

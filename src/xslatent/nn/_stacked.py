@@ -183,7 +183,8 @@ class StackedNetwork:
         self.best = [p.clone() for p in self.params] if keep_best else None
         self._fused_cache: bool | None = None  # see _fused
         self._views: dict = {}  # see _layout_views; per stack layout
-        self._step_scalar = torch.zeros(())  # see _fused_adam_step
+        # see _fused_adam_step; float32, like torch.optim.Adam's step counts (default dtype)
+        self._step_scalar = torch.zeros((), dtype=torch.float32)
         # fused Adam's parameter groups: with L2 (weight decay), without
         l2 = set(self.l2_index)
         self._fused_groups = [[i for i in range(len(self.params)) if i in l2],

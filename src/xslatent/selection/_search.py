@@ -444,7 +444,6 @@ class RandomizedSearch(BaseEstimator):
         psig = pruning.signature() if pruning is not None else None
 
         store, own_store = self._open_store()
-        self._arch_cache: dict = {}  # network signatures by architecture, for this fit's groups
         try:
             stored = store.get(t.key for t in tasks) if store is not None else {}
             results: dict[int, dict] = {}
@@ -499,7 +498,6 @@ class RandomizedSearch(BaseEstimator):
                 if bar is not None:
                     bar.close()
         finally:
-            del self._arch_cache
             if own_store and store is not None:
                 store.close()
 
@@ -512,7 +510,7 @@ class RandomizedSearch(BaseEstimator):
     def _folds(self, X, Y, rs):
         return cv_folds(self.cv, X, Y, rs, owner=type(self).__name__)
 
-    def _groups(self, pending, X, Y):
+    def _groups(self, pending, X, Y, cache=None):
         return make_groups(
             self.estimator,
             pending,
@@ -521,7 +519,7 @@ class RandomizedSearch(BaseEstimator):
             batched=self.batched,
             max_group_size=self.max_group_size,
             min_groups=self._n_workers(),
-            cache=getattr(self, "_arch_cache", None),
+            cache=cache,
         )
 
     def _open_store(self):
@@ -653,6 +651,7 @@ class RandomizedSearch(BaseEstimator):
         # with rung_folds, "end" is the folds' own rung: the first folds trained to the end
         history: dict = {r: [] for r in [*rungs, "end"]}
         cands = sorted(by_cand)
+        arch_cache: dict = {}  # network signatures by architecture, kept across the waves
 
         def at_rungs(t):
             return nf is None or t.fold < nf
@@ -670,7 +669,7 @@ class RandomizedSearch(BaseEstimator):
             pending = [t for c in wave for t in by_cand[c] if t.id not in results and at_rungs(t)]
             ex = rest = None
             if pending:
-                groups = self._groups(pending, X, Y)
+                groups = self._groups(pending, X, Y, arch_cache)
                 ex = _Executor(self.client, groups, X, Y, folds, self.batched, record)
             try:
                 for epoch in rungs:
@@ -709,7 +708,7 @@ class RandomizedSearch(BaseEstimator):
                         record(_result(t, "pruned"))
                 start_now = [t for t in later if t.candidate not in pruned_at]
                 if start_now:
-                    groups = self._groups(start_now, X, Y)
+                    groups = self._groups(start_now, X, Y, arch_cache)
                     rest = _Executor(self.client, groups, X, Y, folds, self.batched, record)
                     rest.advance(None)
             finally:

@@ -366,15 +366,19 @@ class BatchedTrainer:
                 cnt,
             )
 
-    def _step_constants(self, c: int):
-        """Per-member tensors of a step in which every member has ``c`` rows: loss
-        denominator ``c * n_outputs`` (shape ``(G,)``) and the L2 strength over ``c``
-        (``alpha / c``, the weight decay of the Adam step; None without L2). Cached per ``c``
+    def _step_constants(self, cnt: np.ndarray, uniform: bool):
+        """Per-member tensors of a step with ``cnt`` rows per member: the loss denominator
+        ``cnt * n_outputs`` (shape ``(G,)``) and the L2 strength over the rows (``alpha /
+        cnt``, the weight decay of the Adam step; None without L2). A member without rows
+        counts 1. When every member has the same count (``uniform``) they are cached per count
         until the stack changes."""
-        got = self._consts.get(c)
+        key = int(cnt[0]) if uniform else None
+        got = self._consts.get(key) if uniform else None
         if got is None:
-            cnt_t = torch.full((len(self.slots),), float(c), dtype=self.dtype, device=self.device)
-            got = self._consts[c] = (cnt_t * self.n_outputs, self._alpha / cnt_t if self._any_alpha else None)
+            cnt_t = torch.as_tensor(np.maximum(cnt, 1), dtype=self.dtype, device=self.device)
+            got = (cnt_t * self.n_outputs, self._alpha / cnt_t if self._any_alpha else None)
+            if uniform:
+                self._consts[key] = got
         return got
 
     def _train_epoch(self) -> np.ndarray:
@@ -386,12 +390,8 @@ class BatchedTrainer:
         l2_views = self.net.l2_views() if self._any_alpha else None
         for idx, mask, cnt in self._epoch_batches():
             active = cnt > 0
-            if mask is None:  # every member has the same number of rows in this step
-                denom, decay = self._step_constants(int(cnt[0]))
-            else:
-                cnt_t = torch.as_tensor(np.maximum(cnt, 1), dtype=self.dtype, device=self.device)
-                denom = cnt_t * m_out
-                decay = self._alpha / cnt_t if self._any_alpha else None
+            # no mask: every member has the same number of rows in this step
+            denom, decay = self._step_constants(cnt, uniform=mask is None)
             flat = idx.reshape(-1)
             b = idx.shape[1]
             xb = torch.index_select(self.X, 0, flat).view(G, b, d_in)

@@ -99,3 +99,22 @@ def test_nesting_flags_eca_above_nnca_beyond_the_nnca_noise():
     # ECA k=1 above NNCA k=1 by 0.03 > 0.01 flagged; k=2 by 0.005 < 0.01 not
     assert check_nesting(scores, noise, log=False) == [
         "ECA k=1 (0.8800) > NNCA k=1 (0.8500) by 0.0300, more than the CV noise 0.0100"]
+
+
+def test_nesting_ignores_rounding_level_differences_when_the_noise_rounds_to_zero():
+    # the H2O XPS case: every fold at 0.9999, CV noise ~1e-5, EDNN k=1 above k=2 by 3e-5 —
+    # float rounding between two fits, below the fourth decimal every score is printed with
+    scores = {("emulator", None): 0.99995, ("ridge", None): 0.9, ("EDNN", 1): 0.99993,
+              ("EDNN", 2): 0.99990, ("NNCA", 1): 0.9980, ("NNCA", 2): 0.9990}
+    noise = {("EDNN", 2): 1e-5, ("NNCA", 2): 1e-5, ("emulator", None): 1e-5}
+    assert check_nesting(scores, noise, log=False) == []
+    # the floor is the smallest tolerance, not a replacement for a larger CV noise
+    scores[("EDNN", 2)] = 0.99960
+    assert check_nesting(scores, noise, log=False) == [
+        "EDNN k=1 (0.9999) > EDNN k=2 (0.9996) by 0.0003, more than the floor 0.0001"]
+    assert check_nesting(scores, noise, log=False, floor=0.0005) == []
+    noise[("EDNN", 2)] = 2e-4
+    assert check_nesting(scores, noise, log=False) == [
+        "EDNN k=1 (0.9999) > EDNN k=2 (0.9996) by 0.0003, more than the CV noise 0.0002"]
+    with pytest.raises(ValueError, match="floor must be a finite number >= 0, got -1"):
+        check_nesting(scores, noise, floor=-1)

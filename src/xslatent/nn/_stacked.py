@@ -182,7 +182,9 @@ class StackedNetwork:
         self.steps = np.zeros(len(states), dtype=np.int64)
         self.best = [p.clone() for p in self.params] if keep_best else None
         self._fused_cache: bool | None = None  # see _fused
-        self._views: dict = {}  # see _layout_views; per stack layout
+        # per stack layout, see _member_views and l2_views
+        self._member_views_cache: list | None = None
+        self._l2_views_cache: list | None = None
         # see _fused_adam_step; float32, like torch.optim.Adam's step counts (default dtype)
         self._step_scalar = torch.zeros((), dtype=torch.float32)
         # fused Adam's parameter groups: with L2 (weight decay), without
@@ -308,26 +310,29 @@ class StackedNetwork:
                 and all(t.is_contiguous() for t in (*self.params, *self.m, *self.v)))
         return self._fused_cache
 
-    def _layout_views(self, kind: str) -> list:
-        """Views of the parameters that live as long as the stack layout (the tensors are
-        updated in place and replaced only by :meth:`compact`): ``"member"``, per parameter
-        ``i`` and member ``j``, the member's slices ``(params[i][j], m[i][j], v[i][j])`` (the
-        whole tensors in a stack of one);
-        ``"l2"``, the L2 weights as ``(G, 1, k)`` rows."""
-        got = self._views.get(kind)
-        if got is None:
-            if kind == "member":
-                # (a stack of one: the whole tensors, the same memory as the slice)
-                got = [[(p, m, v)] if p.shape[0] == 1 else [(p[j], m[j], v[j]) for j in range(p.shape[0])]
-                       for p, m, v in zip(self.params, self.m, self.v)]
-            else:
-                got = [self.params[i].view(self.params[i].shape[0], 1, -1) for i in self.l2_index]
-            self._views[kind] = got
-        return got
+    @property
+    def _alone(self) -> bool:
+        """A stack of one: each member slice is the whole tensor (the same memory)."""
+        return len(self.steps) == 1
+
+    def _member_views(self) -> list:
+        """Per parameter ``i`` and member ``j``, the member's slices ``(params[i][j], m[i][j],
+        v[i][j])`` (the whole tensors in a stack of one). Built once per stack layout: the
+        tensors are updated in place and replaced only by :meth:`compact`."""
+        if self._member_views_cache is None:
+            self._member_views_cache = [
+                [(p, m, v)] if self._alone else [(p[j], m[j], v[j]) for j in range(p.shape[0])]
+                for p, m, v in zip(self.params, self.m, self.v)
+            ]
+        return self._member_views_cache
 
     def l2_views(self) -> list[torch.Tensor]:
         """The weights in :attr:`l2_index` as ``(G, 1, k)`` views (valid until :meth:`compact`)."""
-        return self._layout_views("l2")
+        if self._l2_views_cache is None:
+            self._l2_views_cache = [
+                self.params[i].view(self.params[i].shape[0], 1, -1) for i in self.l2_index
+            ]
+        return self._l2_views_cache
 
     def _fused_adam_step(self, grads, active, lr, weight_decay) -> None:
         # the kernel walks each tensor's memory in order: a transposed gradient (that of an
@@ -343,8 +348,8 @@ class StackedNetwork:
         for j in np.flatnonzero(active):
             key = (float(lr[j]), 0.0 if wd is None else float(wd[j]), int(self.steps[j]))
             same.setdefault(key, []).append(int(j))
-        views = self._layout_views("member")
-        alone = len(self.steps) == 1  # a stack of one: its slice is the whole tensor
+        views = self._member_views()
+        alone = self._alone
         with torch.no_grad():
             for (lr_j, wd_j, step_j), js in same.items():
                 # the kernel reads the step count, never writes it: one scalar, refilled
@@ -376,7 +381,7 @@ class StackedNetwork:
             return
         k = torch.as_tensor(keep, device=self.device)
         self._fused_cache = None
-        self._views = {}
+        self._member_views_cache = self._l2_views_cache = None
         self.params = [p.detach()[k].contiguous() for p in self.params]
         self.m = [t[k].contiguous() for t in self.m]
         self.v = [t[k].contiguous() for t in self.v]

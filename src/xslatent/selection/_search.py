@@ -104,8 +104,8 @@ class SuccessiveHalving:
 
     All candidates train (every fold) to ``min_epochs``; candidates are ranked by their mean
     fold score (generalized R2 on the CV validation folds, at each member's best weights so
-    far) and only the best ``ceil(n / eta)`` keep training, to ``min_epochs * eta``, and so
-    on; rungs stop below the largest ``max_iter``. Survivors then train to their own stopping
+    far) and only the best ``ceil(n / eta)`` of the ``n`` with a finite score (and any tied
+    with the last of them) keep training, to ``min_epochs * eta``, and so on; rungs stop below the largest ``max_iter``. Survivors then train to their own stopping
     rule, exactly as without pruning (their results equal an unpruned search's). Candidates
     that already stopped by their own rule take part in the ranking but are never pruned.
     Pruned candidates are reported with status ``"pruned"`` and their score at the rung.
@@ -201,6 +201,16 @@ class AsynchronousHalving(SuccessiveHalving):
         return (
             f"asha(min_epochs={self.min_epochs},eta={self.eta},wave_size={self.wave_size}{extra})"
         )
+
+
+def _below_the_bar(means: dict, recorded, eta: int) -> set:
+    """The candidates of ``means`` (candidate -> mean fold score) a rung prunes: those not in
+    the top ``1 / eta`` of the finite scores ``recorded`` there (the ``ceil(n / eta)``-th best
+    is the bar; a score equal to it is promoted; a NaN score never is). Successive halving
+    records one rung's scores, ASHA every wave's so far."""
+    ranked = sorted((v for v in recorded if math.isfinite(v)), reverse=True)
+    bar = ranked[max(1, math.ceil(len(ranked) / eta)) - 1] if ranked else math.inf
+    return {c for c, v in means.items() if not (math.isfinite(v) and v >= bar)}
 
 
 class ResultsTable(dict):
@@ -598,10 +608,7 @@ class RandomizedSearch(BaseEstimator):
                 means = self._rung_means(
                     list(by_cand), by_cand, results, live_scores, stored_rungs, pruned_at, epoch
                 )
-                ranking = [(-(m if math.isfinite(m) else -math.inf), c) for c, m in means.items()]
-                ranking.sort()
-                keep = max(1, math.ceil(len(ranking) / pruning.eta))
-                losers = {c for _, c in ranking[keep:]}
+                losers = _below_the_bar(means, means.values(), pruning.eta)
                 for c in losers:
                     pruned_at.setdefault(c, epoch)
                 drop = [t.id for c in losers for t in by_cand[c] if t.id in live_scores]
@@ -659,9 +666,7 @@ class RandomizedSearch(BaseEstimator):
         def losers_at(rung, means):
             """ASHA's rule: below the top 1 / eta of every score recorded at ``rung``."""
             history[rung].extend(v for v in means.values() if math.isfinite(v))
-            ranked = sorted(history[rung], reverse=True)
-            bar = ranked[max(1, math.ceil(len(ranked) / pruning.eta)) - 1] if ranked else -math.inf
-            return {c for c, v in means.items() if not (math.isfinite(v) and v >= bar)}
+            return _below_the_bar(means, history[rung], pruning.eta)
 
         for start in range(0, len(cands), pruning.wave_size):
             wave = cands[start : start + pruning.wave_size]

@@ -239,7 +239,9 @@ class StackedNetwork:
                 h = torch.bmm(h, Q.mT)
             elif isinstance(op, ActivationOp):
                 if op.kind == "relu":
-                    h = torch.relu(h)
+                    # in place on a layer's own output (no backward reads a linear layer's
+                    # result); never on the caller's input
+                    h = torch.relu(h) if h is x else torch.relu_(h)
                 elif op.kind == "leaky_relu":
                     h = torch.nn.functional.leaky_relu(h, op.slope)
                 elif op.kind == "tanh":

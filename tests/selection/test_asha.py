@@ -200,3 +200,18 @@ def test_rung_folds_with_an_estimator_that_cannot_pause(data):
         expected += ["ok" if f0[c] >= bar else "pruned" for c in range(4 * w, 4 * w + 4)]
     assert list(res["status"]) == expected and 2 <= expected.count("ok") < 8
     assert s.n_trained_ == 8 + 2 * expected.count("ok")
+
+
+def test_the_promotion_rule_shared_by_both_halvings():
+    from xslatent.selection._search import _below_the_bar
+
+    means = {"a": 0.9, "b": 0.8, "c": 0.8, "d": math.nan}
+    # synchronous halving records one rung: 3 finite scores, eta 3 keeps ceil(3 / 3) = 1
+    assert _below_the_bar(means, means.values(), 3) == {"b", "c", "d"}
+    # eta 2 keeps ceil(3 / 2) = 2: the bar is 0.8, both tied at it go on; NaN never does
+    assert _below_the_bar(means, means.values(), 2) == {"d"}
+    # ASHA: against every score recorded at the rung, earlier waves' too
+    assert _below_the_bar({"a": 0.9}, [0.97, 0.95, 0.9], 3) == {"a"}
+    assert _below_the_bar({"a": 0.98}, [0.97, 0.95, 0.98], 3) == set()
+    # nothing finite recorded: nobody is promoted
+    assert _below_the_bar({"a": math.nan}, [math.nan], 3) == {"a"}

@@ -236,3 +236,25 @@ def test_validation_rows_must_match_the_data(data):
     est = MLPEmulator((4,), max_iter=2, early_stopping=True, random_state=0)
     with pytest.raises(InvalidParameterError, match="validation rows of MLPEmulator must have"):
         est._fit_network(X, Y, validation=(X[:20, :-1], Y[:20]))
+
+
+def test_relu_after_an_activation_or_on_the_input_trains_as_train_module(data):
+    # the stacked forward applies ReLU in place only right after a linear layer: a ReLU that
+    # follows tanh (whose backward reads its saved output) or that starts the network (on the
+    # caller's input) must not be
+    X, Y = data
+    rng = np.random.default_rng(3)
+    members = []
+    for g, first in enumerate([False, True]):
+        torch.manual_seed(g)
+        layers = [torch.nn.ReLU()] if first else []
+        layers += [torch.nn.Linear(X.shape[1], 6), torch.nn.Tanh(), torch.nn.ReLU(), torch.nn.Linear(6, Y.shape[1])]
+        net = torch.nn.Sequential(*layers).double()
+        rows = np.sort(rng.choice(X.shape[0], size=100, replace=False))
+        cfg = TrainConfig(alpha=1e-3, learning_rate_init=1e-2, batch_size=16, max_iter=8, tol=0.0,
+                          n_iter_no_change=20)
+        members.append(BatchedMember(net, rows, cfg, 10 + g, np.setdiff1d(np.arange(X.shape[0]), rows), tag=g))
+    x0 = torch.as_tensor(X).clone()
+    for m in members:
+        assert _assert_equals_train_module([m], X, Y, fused=True) == {8}
+    np.testing.assert_array_equal(X, x0.numpy())  # the input is not modified

@@ -117,7 +117,7 @@ def test_nesting_checks_nnca_against_the_train_fitted_eca_only():
     assert res.eca_fit_on == "test" and nesting_warnings(res) == []
     res.r2[(ECA_LABEL["train"], 1)] = 0.88
     assert nesting_warnings(res) == [
-        "XES: ECA k=1 (0.8800) > NNCA k=1 (0.8500) by 0.0300, more than the floor 0.0001"]
+        "XES: ECA k=1 (0.8800) > NNCA k=1 (0.8500) by 0.03000, more than the floor 0.0001"]
     res.eca_fit_on = "train"
     res.r2 = {("EDNN", 1): 0.9, ("NNCA", 1): 0.85, ("ECA", 1): 0.88}
     assert len(nesting_warnings(res)) == 1

@@ -111,10 +111,11 @@ def test_nesting_ignores_rounding_level_differences_when_the_noise_rounds_to_zer
     # the floor is the smallest tolerance, not a replacement for a larger CV noise
     scores[("EDNN", 2)] = 0.99960
     assert check_nesting(scores, noise, log=False) == [
-        "EDNN k=1 (0.9999) > EDNN k=2 (0.9996) by 0.0003, more than the floor 0.0001"]
+        "EDNN k=1 (0.9999) > EDNN k=2 (0.9996) by 0.00033, more than the floor 0.0001"]
     assert check_nesting(scores, noise, log=False, floor=0.0005) == []
     noise[("EDNN", 2)] = 2e-4
     assert check_nesting(scores, noise, log=False) == [
         "EDNN k=1 (0.9999) > EDNN k=2 (0.9996) by 0.0003, more than the CV noise 0.0002"]
-    with pytest.raises(ValueError, match="floor must be a finite number >= 0, got -1"):
-        check_nesting(scores, noise, floor=-1)
+    for bad in (-1, math.nan, True):
+        with pytest.raises(ValueError, match=r"'floor' parameter of check_nesting must be a float in the range \[0, inf\)"):
+            check_nesting(scores, noise, floor=bad)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import Interval, validate_params
 from ..metrics import r2_score
 
 __all__ = [
@@ -242,8 +243,9 @@ def check_nesting(
         more than the CV noise 0.0031"``.
     """
 
-    if not (isinstance(floor, (int, float)) and math.isfinite(floor) and floor >= 0):
-        raise ValueError(f"floor must be a finite number >= 0, got {floor!r}")
+    validate_params(
+        "check_nesting", {"floor": floor}, {"floor": [Interval(float, 0, None, closed="left")]}
+    )
 
     def get(d, key):
         v = d.get(key, math.nan)
@@ -274,8 +276,11 @@ def check_nesting(
             if inner[0] == "ridge":
                 msg = f"{name(outer)} ({so:.4f}) does not beat {name(inner)} ({si:.4f})"
             else:
-                allowed = f"the CV noise {tol:.4f}" if tol >= floor else f"the floor {floor:.4f}"
-                msg = f"{name(inner)} ({si:.4f}) > {name(outer)} ({so:.4f}) by {si - so:.4f}, more than {allowed}"
+                if tol >= floor:
+                    by, allowed = f"{si - so:.4f}", f"the CV noise {tol:.4f}"
+                else:  # a gap near the floor needs one more decimal than the scores
+                    by, allowed = f"{si - so:.5f}", f"the floor {floor:g}"
+                msg = f"{name(inner)} ({si:.4f}) > {name(outer)} ({so:.4f}) by {by}, more than {allowed}"
             msg = f"{label}: {msg}" if label else msg
             out.append(msg)
             if log:

@@ -105,7 +105,8 @@ class SuccessiveHalving:
     All candidates train (every fold) to ``min_epochs``; candidates are ranked by their mean
     fold score (generalized R2 on the CV validation folds, at each member's best weights so
     far) and only the best ``ceil(n / eta)`` of the ``n`` with a finite score (and any tied
-    with the last of them) keep training, to ``min_epochs * eta``, and so on; rungs stop below the largest ``max_iter``. Survivors then train to their own stopping
+    with the last of them) keep training, to ``min_epochs * eta``, and so on (a rung where no
+    candidate has a finite score prunes them all); rungs stop below the largest ``max_iter``. Survivors then train to their own stopping
     rule, exactly as without pruning (their results equal an unpruned search's). Candidates
     that already stopped by their own rule take part in the ranking but are never pruned.
     Pruned candidates are reported with status ``"pruned"`` and their score at the rung.

@@ -254,7 +254,12 @@ def test_relu_after_an_activation_or_on_the_input_trains_as_train_module(data):
         cfg = TrainConfig(alpha=1e-3, learning_rate_init=1e-2, batch_size=16, max_iter=8, tol=0.0,
                           n_iter_no_change=20)
         members.append(BatchedMember(net, rows, cfg, 10 + g, np.setdiff1d(np.arange(X.shape[0]), rows), tag=g))
-    x0 = torch.as_tensor(X).clone()
     for m in members:
         assert _assert_equals_train_module([m], X, Y, fused=True) == {8}
-    np.testing.assert_array_equal(X, x0.numpy())  # the input is not modified
+    # the forward's input belongs to the caller: a leading ReLU leaves it as it was
+    net = BatchedTrainer(members[1:], X, Y, device="cpu", dtype=torch.float64).net
+    x = torch.as_tensor(X[None, :20]).clone()
+    x_before = x.clone()
+    assert (x_before < 0).any()
+    net.forward(net.params, x)
+    assert torch.equal(x, x_before)

@@ -223,7 +223,6 @@ class StackedNetwork:
         their inputs ``x`` of shape ``(G', n, in)``."""
         h = x
         for pos, (op, (pi, bi)) in enumerate(zip(self.ops, self.op_params)):
-            fresh = pos > 0 and isinstance(self.ops[pos - 1], (LinearOp, OrthonormalOp))
             if isinstance(op, LinearOp):
                 W = params[pi] if members is None else params[pi][members]
                 if bi is not None:
@@ -243,6 +242,7 @@ class StackedNetwork:
                     # in place right after a linear layer (no backward reads a linear layer's
                     # result); never on the caller's input nor on an activation's output,
                     # which its backward may have saved
+                    fresh = pos > 0 and isinstance(self.ops[pos - 1], (LinearOp, OrthonormalOp))
                     h = torch.relu_(h) if fresh else torch.relu(h)
                 elif op.kind == "leaky_relu":
                     h = torch.nn.functional.leaky_relu(h, op.slope)

@@ -280,7 +280,10 @@ def check_nesting(
                     by, allowed = f"{si - so:.4f}", f"the CV noise {tol:.4f}"
                 else:  # a gap near the floor needs one more decimal than the scores
                     by, allowed = f"{si - so:.5f}", f"the floor {floor:g}"
-                msg = f"{name(inner)} ({si:.4f}) > {name(outer)} ({so:.4f}) by {by}, more than {allowed}"
+                msg = (
+                    f"{name(inner)} ({si:.4f}) > {name(outer)} ({so:.4f}) by {by}, "
+                    f"more than {allowed}"
+                )
             msg = f"{label}: {msg}" if label else msg
             out.append(msg)
             if log:

@@ -106,8 +106,8 @@ class SuccessiveHalving:
     fold score (generalized R2 on the CV validation folds, at each member's best weights so
     far) and only the best ``ceil(n / eta)`` of the ``n`` with a finite score (and any tied
     with the last of them) keep training, to ``min_epochs * eta``, and so on (a rung where no
-    candidate has a finite score prunes them all); rungs stop below the largest ``max_iter``. Survivors then train to their own stopping
-    rule, exactly as without pruning (their results equal an unpruned search's). Candidates
+    candidate has a finite score prunes them all); rungs stop below the largest
+    ``max_iter``. Survivors then train to their own stopping rule, exactly as without pruning (their results equal an unpruned search's). Candidates
     that already stopped by their own rule take part in the ranking but are never pruned.
     Pruned candidates are reported with status ``"pruned"`` and their score at the rung.
 
@@ -666,7 +666,7 @@ class RandomizedSearch(BaseEstimator):
 
         def losers_at(rung, means):
             """ASHA's rule: below the top 1 / eta of every score recorded at ``rung``."""
-            history[rung].extend(v for v in means.values() if math.isfinite(v))
+            history[rung].extend(means.values())
             return _below_the_bar(means, history[rung], pruning.eta)
 
         for start in range(0, len(cands), pruning.wave_size):
